@@ -11,4 +11,6 @@ HAS_COMPILED_OPS = install_placeholder_if_missing()
 
 from .config import add_sisieg_config  # noqa: E402
 
+from . import data, modeling  # noqa: E402,F401  (registers datasets and the meta-architecture)
+
 __all__ = ["HAS_COMPILED_OPS", "add_sisieg_config"]

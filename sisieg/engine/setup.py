@@ -1,0 +1,36 @@
+"""Config set-up shared by tools/train_net.py and the other tools."""
+import logging
+
+import torch
+from detectron2.config import get_cfg
+from detectron2.engine import default_setup
+
+from ..config import add_sisieg_config
+
+logger = logging.getLogger(__name__)
+
+
+def build_config(config_file: str = "", opts=()):
+    """A frozen config: Detectron2 defaults + SISeg keys + the file + ``KEY VALUE`` overrides.
+
+    ``MODEL.DEVICE cuda`` on a machine without CUDA falls back to the CPU with a warning
+    instead of crashing deep inside the first forward pass.
+    """
+    cfg = get_cfg()
+    add_sisieg_config(cfg)
+    if config_file:
+        cfg.merge_from_file(config_file)
+    cfg.merge_from_list(list(opts))
+    if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
+        logger.warning("MODEL.DEVICE=%s but CUDA is not available: using the CPU", cfg.MODEL.DEVICE)
+        cfg.MODEL.DEVICE = "cpu"
+    cfg.freeze()
+    return cfg
+
+
+def setup(args):
+    """``build_config`` from parsed ``default_argument_parser()`` args + Detectron2's
+    ``default_setup`` (output folder, config.yaml, log.txt, environment info, seed)."""
+    cfg = build_config(args.config_file, args.opts)
+    default_setup(cfg, args)
+    return cfg

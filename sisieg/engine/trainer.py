@@ -1,0 +1,82 @@
+"""``Trainer``: Detectron2's DefaultTrainer with SISeg's data, optimizer, schedule and evaluation."""
+import logging
+import os
+
+import torch
+from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.engine import DefaultTrainer
+from detectron2.evaluation import COCOEvaluator
+from detectron2.solver import LRMultiplier, WarmupParamScheduler
+from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
+from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
+
+from .. import HAS_COMPILED_OPS
+from ..data.dataset_mapper import SISegDatasetMapper
+
+logger = logging.getLogger(__name__)
+
+
+class Trainer(DefaultTrainer):
+    """One trainer for every SISeg config (and for the baselines' evaluation)."""
+
+    @classmethod
+    def build_train_loader(cls, cfg):
+        return build_detection_train_loader(cfg, mapper=SISegDatasetMapper(cfg, is_train=True))
+
+    @classmethod
+    def build_test_loader(cls, cfg, dataset_name):
+        return build_detection_test_loader(
+            cfg, dataset_name, mapper=SISegDatasetMapper(cfg, is_train=False)
+        )
+
+    @classmethod
+    def build_evaluator(cls, cfg, dataset_name, output_folder=None):
+        """COCOEvaluator on masks and boxes, exactly as for Mask R-CNN (the C++ fast path only
+        when Detectron2's compiled ops exist)."""
+        output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+        return COCOEvaluator(
+            dataset_name,
+            tasks=("segm", "bbox"),
+            distributed=True,
+            output_dir=output_folder,
+            use_fast_impl=HAS_COMPILED_OPS,
+        )
+
+    @classmethod
+    def build_optimizer(cls, cfg, model):
+        """SGD over trainable parameters only (frozen parts have none); the DFM's learning
+        rate is ``SOLVER.SISEG.DFM_LR_MULTIPLIER`` x BASE_LR (paper 0.5)."""
+        groups = get_default_optimizer_params(
+            model,
+            base_lr=cfg.SOLVER.BASE_LR,
+            weight_decay=cfg.SOLVER.WEIGHT_DECAY,
+            weight_decay_norm=cfg.SOLVER.WEIGHT_DECAY_NORM,
+        )
+        dfm = getattr(unwrap(model), "displacement_head", None)
+        dfm_params = set(dfm.parameters()) if dfm is not None else set()
+        for group in groups:
+            if group["params"][0] in dfm_params:
+                group["lr"] = cfg.SOLVER.BASE_LR * cfg.SOLVER.SISEG.DFM_LR_MULTIPLIER
+        optimizer = maybe_add_gradient_clipping(cfg, torch.optim.SGD)(
+            groups, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV
+        )
+        return optimizer
+
+    @classmethod
+    def build_lr_scheduler(cls, cfg, optimizer):
+        """``SOLVER.LR_SCHEDULER_NAME: WarmupPolyLR`` gives the paper's poly schedule; any
+        other name goes to Detectron2."""
+        if cfg.SOLVER.LR_SCHEDULER_NAME != "WarmupPolyLR":
+            return super().build_lr_scheduler(cfg, optimizer)
+        schedule = WarmupParamScheduler(
+            PolynomialDecayParamScheduler(1.0, cfg.SOLVER.SISEG.POLY_POWER),
+            cfg.SOLVER.WARMUP_FACTOR,
+            min(cfg.SOLVER.WARMUP_ITERS / max(cfg.SOLVER.MAX_ITER, 1), 1.0),
+            cfg.SOLVER.WARMUP_METHOD,
+        )
+        return LRMultiplier(optimizer, multiplier=schedule, max_iter=cfg.SOLVER.MAX_ITER)
+
+
+def unwrap(model):
+    """The module inside DistributedDataParallel, or the model itself."""
+    return model.module if hasattr(model, "module") else model

@@ -1,0 +1,4 @@
+"""SISeg's model: importing this package registers the ``SISeg`` meta-architecture."""
+from .meta_arch import SISeg  # noqa: F401
+
+__all__ = ["SISeg"]

@@ -1,0 +1,62 @@
+"""Displacement Field Module (DFM): multi-level features -> a 2-channel displacement field.
+
+IRNet's layout (METHOD.md, "Heads"): every backbone level is embedded by 1x1 conv + GN +
+ReLU; the coarse levels (stride above the finest) are resized to the finest coarse
+resolution, concatenated and fused to ``fuse_channels``, then upsampled to the common
+stride (4); the fine levels join them there and two more 1x1 convolutions give the field
+D = (dy, dx) in feature pixels, meant to point from each pixel to its instance centroid.
+"""
+from typing import Dict, List
+
+import torch
+from detectron2.layers import ShapeSpec
+from torch import nn
+
+from .layers import conv1x1_gn_relu, resize_to
+
+
+class DisplacementHead(nn.Module):
+    def __init__(
+        self,
+        input_shape: Dict[str, ShapeSpec],
+        in_features: List[str],
+        level_channels: List[int],
+        fuse_channels: int,
+    ):
+        """
+        Args:
+            input_shape: backbone output shapes by name.
+            in_features: the levels to use, fine to coarse.
+            level_channels: 1x1 embedding width of each level, same order.
+            fuse_channels: width of the fused coarse levels and of the final block.
+        """
+        super().__init__()
+        if len(level_channels) != len(in_features):
+            raise ValueError(
+                f"MODEL.SISEG.DFM.LEVEL_CHANNELS has {len(level_channels)} entries but "
+                f"MODEL.SISEG.IN_FEATURES has {len(in_features)}"
+            )
+        strides = [input_shape[f].stride for f in in_features]
+        self.common_stride = min(strides)
+        self.fine = [f for f, s in zip(in_features, strides) if s == self.common_stride]
+        self.coarse = [f for f, s in zip(in_features, strides) if s > self.common_stride]
+        width = dict(zip(in_features, level_channels))
+        self.embed = nn.ModuleDict(
+            {f: conv1x1_gn_relu(input_shape[f].channels, width[f]) for f in in_features}
+        )
+        fine_width = sum(width[f] for f in self.fine)
+        if self.coarse:
+            self.fuse_coarse = conv1x1_gn_relu(sum(width[f] for f in self.coarse), fuse_channels)
+            fine_width += fuse_channels
+        self.fuse = conv1x1_gn_relu(fine_width, fuse_channels)
+        self.predictor = nn.Conv2d(fuse_channels, 2, kernel_size=1)
+
+    def forward(self, features: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """Return the displacement field (N, 2, H/4, W/4), channels (dy, dx)."""
+        size = features[self.fine[0]].shape[-2:]
+        parts = [self.embed[f](features[f]) for f in self.fine]
+        if self.coarse:
+            coarse_size = features[self.coarse[0]].shape[-2:]
+            coarse = [resize_to(self.embed[f](features[f]), coarse_size) for f in self.coarse]
+            parts.append(resize_to(self.fuse_coarse(torch.cat(coarse, dim=1)), size))
+        return self.predictor(self.fuse(torch.cat(parts, dim=1)))

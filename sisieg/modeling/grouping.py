@@ -1,0 +1,77 @@
+"""Grouping thing pixels into class-agnostic instances, and the connectivity safeguard.
+
+``thing_map`` everywhere: (h, w) long, 0 = background (or stuff), k = thing class k-1.
+"""
+from typing import Tuple
+
+import torch
+
+from .postprocessing import assign_to_centroids, connected_components, find_centroid_regions
+from .postprocessing import refine_displacement
+
+
+def semantic_components(thing_map: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Connected components of each thing class. Returns (component id map, 0 = none; the
+    class of each component, index 0 = background)."""
+    components = torch.zeros_like(thing_map)
+    classes = [torch.zeros(1, dtype=torch.long, device=thing_map.device)]
+    count = 0
+    for cls in torch.unique(thing_map[thing_map > 0]).tolist():  # a loop over classes
+        labels, n = connected_components(thing_map == cls)
+        components = torch.where(labels > 0, labels + count, components)
+        classes.append(torch.full((n,), cls, dtype=torch.long, device=thing_map.device))
+        count += n
+    return components, torch.cat(classes)
+
+
+def group_by_displacement(
+    displacement: torch.Tensor,
+    thing_map: torch.Tensor,
+    refine_iters: int,
+    centroid_threshold: float,
+) -> torch.Tensor:
+    """Paper Eq. 11-12: refine the field, find centroid regions, give each thing pixel the
+    region its refined endpoint lands in (0 = none)."""
+    foreground = thing_map > 0
+    centroids, _ = find_centroid_regions(displacement, foreground, centroid_threshold)
+    endpoints = refine_displacement(displacement, refine_iters, mask=foreground)
+    return assign_to_centroids(endpoints, centroids, foreground)
+
+
+def split_by_semantic_components(
+    assignment: torch.Tensor, thing_map: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Make every instance lie inside one connected region of one class.
+
+    An instance is (centroid group x semantic component); a component that no pixel was
+    assigned in becomes one instance, so no semantic region is lost. Unassigned pixels of
+    other components stay 0 (the random walk decides them). Returns (instance map, 0 =
+    none, 1..n; class of each instance, index 0 = background).
+    """
+    components, component_class = semantic_components(thing_map)
+    num_components = int(component_class.numel()) - 1
+    assigned = (assignment > 0) & (components > 0)
+    key = assignment * (num_components + 1) + components
+    has_instance = torch.zeros(num_components + 1, dtype=torch.bool, device=key.device)
+    has_instance[components[assigned]] = True
+    orphan = (components > 0) & ~has_instance[components]
+    key = torch.where(orphan, components, torch.where(assigned, key, 0))
+    unique_keys, instances = torch.unique(key, return_inverse=True)
+    if unique_keys[0] != 0:  # no background pixel at all: ids must still start at 1
+        instances = instances + 1
+        unique_keys = torch.cat([unique_keys.new_zeros(1), unique_keys])
+    instance_class = component_class[unique_keys % (num_components + 1)]
+    instance_class[0] = 0
+    return instances, instance_class
+
+
+def majority_class(instances: torch.Tensor, thing_map: torch.Tensor, num_instances: int):
+    """The most frequent thing class inside each instance (index 0 = background)."""
+    num_classes = int(thing_map.max()) + 1
+    counts = torch.bincount(
+        (instances * num_classes + thing_map).flatten(), minlength=(num_instances + 1) * num_classes
+    ).view(num_instances + 1, num_classes)
+    counts[:, 0] = 0
+    classes = counts.argmax(dim=1)
+    classes[0] = 0
+    return classes

@@ -1,0 +1,83 @@
+"""What the backbone sees: the semantic mask (the paper), the image, or both.
+
+The mask is rendered either as a 3-channel palette image, so an ImageNet backbone can
+take it like a photo, or as one channel per semantic class. Images and palette renders
+are normalised with ``MODEL.PIXEL_MEAN`` / ``PIXEL_STD``.
+"""
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INPUT_MODES = ("mask", "image", "image+mask")
+MASK_ENCODINGS = ("color", "onehot")
+
+
+def label_palette() -> torch.Tensor:
+    """A fixed (256, 3) uint8 palette: bits of the label spread over R, G, B, high bits first."""
+    labels = torch.arange(256)
+    palette = torch.zeros(256, 3, dtype=torch.long)
+    for bit in range(8):  # 8 bit positions, not pixels
+        for channel in range(3):
+            palette[:, channel] |= ((labels >> (3 * bit + channel)) & 1) << (7 - bit)
+    return palette.to(torch.uint8)
+
+
+class InputEncoder(nn.Module):
+    """Build the backbone input from a batch of images and semantic masks."""
+
+    def __init__(
+        self,
+        mode: str,
+        mask_encoding: str,
+        num_semantic_classes: int,
+        ignore_value: int,
+        pixel_mean: Sequence[float],
+        pixel_std: Sequence[float],
+    ):
+        super().__init__()
+        if mode not in INPUT_MODES:
+            raise ValueError(f"MODEL.SISEG.INPUT_MODE must be one of {INPUT_MODES}, got {mode!r}")
+        if mask_encoding not in MASK_ENCODINGS:
+            raise ValueError(
+                f"MODEL.SISEG.MASK_ENCODING must be one of {MASK_ENCODINGS}, got {mask_encoding!r}"
+            )
+        self.mode = mode
+        self.mask_encoding = mask_encoding
+        self.num_semantic_classes = num_semantic_classes
+        self.ignore_value = ignore_value
+        self.register_buffer("pixel_mean", torch.tensor(pixel_mean).view(-1, 1, 1), False)
+        self.register_buffer("pixel_std", torch.tensor(pixel_std).view(-1, 1, 1), False)
+        self.register_buffer("palette", label_palette().float(), False)
+
+    @property
+    def in_channels(self) -> int:
+        mask = 3 if self.mask_encoding == "color" else self.num_semantic_classes
+        return {"mask": mask, "image": 3, "image+mask": 3 + mask}[self.mode]
+
+    @property
+    def uses_image(self) -> bool:
+        return self.mode != "mask"
+
+    @property
+    def uses_mask(self) -> bool:
+        return self.mode != "image"
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """images (N, 3, H, W) float in pixel units (may be None in "mask" mode), labels
+        (N, H, W) long -> (N, in_channels, H, W)."""
+        parts = []
+        if self.uses_image:
+            parts.append((images - self.pixel_mean) / self.pixel_std)
+        if self.uses_mask:
+            parts.append(self.encode_mask(labels))
+        return torch.cat(parts, dim=1)
+
+    def encode_mask(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.mask_encoding == "color":
+            rgb = self.palette[labels.clamp(0, 255)].permute(0, 3, 1, 2)
+            return (rgb - self.pixel_mean) / self.pixel_std
+        valid = (labels >= 0) & (labels < self.num_semantic_classes)
+        onehot = F.one_hot(torch.where(valid, labels, 0), self.num_semantic_classes)
+        return (onehot * valid.unsqueeze(-1)).permute(0, 3, 1, 2).float()

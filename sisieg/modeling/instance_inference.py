@@ -1,0 +1,179 @@
+"""From the heads' outputs and the semantic mask to Detectron2 ``Instances`` of one image.
+
+Pipeline (METHOD.md, "Inference"): refine the displacement field, find centroid regions,
+assign pixels (``grouping``); split instances by semantic connectivity; seed each
+instance with (1 - B) and propagate by the boundary-aware random walk; normalise, compare
+against a background score and take the per-pixel argmax at the input resolution; keep
+every instance inside its class; score = objectness x class score (Eq. 13).
+The ``connected_components`` grouping skips the networks: one instance per connected
+region of each class, the trivial baseline.
+"""
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from detectron2.structures import BitMasks, Instances
+
+from .grouping import group_by_displacement, majority_class, semantic_components
+from .grouping import split_by_semantic_components
+from .postprocessing import neighbour_affinity, random_walk
+
+GROUPINGS = ("displacement", "connected_components")
+
+
+@dataclass
+class InstanceInference:
+    """Inference hyper-parameters (``MODEL.SISEG.INFERENCE``) and the steps that use them."""
+
+    grouping: str = "displacement"
+    refine_iters: int = 99
+    centroid_threshold: float = 2.5
+    use_random_walk: bool = True
+    walk_radius: int = 5
+    walk_beta: float = 10.0
+    walk_steps: int = 256
+    walk_tol: float = 0.0
+    background_score: float = 0.25
+    within_semantic_region: bool = True
+    split_by_semantic_connectivity: bool = True
+    min_area: int = 16
+    max_detections: int = 100
+
+    @classmethod
+    def from_config(cls, cfg) -> "InstanceInference":
+        s, i = cfg.MODEL.SISEG, cfg.MODEL.SISEG.INFERENCE
+        if s.GROUPING not in GROUPINGS:
+            raise ValueError(f"MODEL.SISEG.GROUPING must be one of {GROUPINGS}, got {s.GROUPING!r}")
+        return cls(
+            grouping=s.GROUPING,
+            refine_iters=i.REFINE_ITERS,
+            centroid_threshold=i.CENTROID_THRESHOLD,
+            use_random_walk=i.RANDOM_WALK,
+            walk_radius=s.PAIRS.TEST_RADIUS,
+            walk_beta=i.RANDOM_WALK_BETA,
+            walk_steps=i.RANDOM_WALK_STEPS,
+            walk_tol=i.RANDOM_WALK_TOL,
+            background_score=i.BACKGROUND_SCORE,
+            within_semantic_region=i.WITHIN_SEMANTIC_REGION,
+            split_by_semantic_connectivity=i.SPLIT_BY_SEMANTIC_CONNECTIVITY,
+            min_area=i.MIN_AREA,
+            max_detections=cfg.TEST.DETECTIONS_PER_IMAGE,
+        )
+
+    def connected_components(self, thing_map: torch.Tensor, output_size, class_probs=None):
+        """The baseline: one instance per connected region of each thing class."""
+        instances, instance_class = semantic_components(thing_map)
+        scores = torch.ones(instance_class.numel(), device=thing_map.device)
+        return self.to_instances(instances, instance_class, scores, output_size, class_probs)
+
+    def displacement(
+        self,
+        displacement: torch.Tensor,
+        boundary: torch.Tensor,
+        thing_map: torch.Tensor,
+        output_size: Tuple[int, int],
+        class_probs: Optional[torch.Tensor] = None,
+    ) -> Instances:
+        """SISeg's inference for one image.
+
+        Args:
+            displacement: (2, h, w) field on the padded stride-4 grid, bias removed.
+            boundary: (h, w) boundary probabilities on the same grid.
+            thing_map: (H, W) thing labels at the network input's resolution (H <= 4h).
+            output_size: (height, width) of the original image.
+            class_probs: (K+1, H, W) thing-class probabilities (index 0 background), or None.
+        """
+        small_things = downsample_labels(thing_map, displacement.shape[-2:])
+        assignment = group_by_displacement(
+            displacement, small_things, self.refine_iters, self.centroid_threshold
+        )
+        if self.split_by_semantic_connectivity:
+            instances, instance_class = split_by_semantic_components(assignment, small_things)
+        else:
+            instances = relabel_contiguous(assignment)
+            instance_class = majority_class(instances, small_things, int(instances.max()))
+        num = int(instance_class.numel()) - 1
+        seeds = label_masks(instances, num).float() * (1 - boundary)
+        if self.use_random_walk and num > 0:
+            semantic = small_things if self.within_semantic_region else None
+            weights, offsets = neighbour_affinity(boundary, self.walk_radius, self.walk_beta, semantic)
+            seeds = random_walk(seeds, weights, offsets, self.walk_steps, self.walk_tol)
+        scores = upsample_scores(seeds, thing_map.shape)
+        scores = scores / scores.max().clamp(min=1e-8)
+        background = torch.full_like(scores[:1], self.background_score)
+        labels = torch.cat([background, scores]).argmax(dim=0)
+        if self.within_semantic_region:
+            labels = torch.where(thing_map == instance_class[labels], labels, 0)
+        objectness = mean_per_label(scores, labels, num)
+        return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
+
+    def to_instances(self, labels, instance_class, objectness, output_size, class_probs):
+        """Instance id map (H, W) at input resolution -> Instances at ``output_size``."""
+        labels = resize_labels(labels, output_size)
+        num = int(instance_class.numel()) - 1
+        masks = label_masks(labels, num)
+        class_score = self.class_scores(masks, instance_class[1:], class_probs, output_size)
+        scores = objectness[1:] * class_score
+        keep = masks.flatten(1).sum(dim=1) >= self.min_area
+        keep &= torch.isfinite(scores)
+        masks, scores, classes = masks[keep], scores[keep], instance_class[1:][keep]
+        order = scores.argsort(descending=True)[: self.max_detections]
+        result = Instances(tuple(output_size))
+        result.pred_masks = masks[order]
+        result.pred_boxes = BitMasks(result.pred_masks).get_bounding_boxes()
+        result.scores = scores[order]
+        result.pred_classes = classes[order] - 1
+        return result
+
+    @staticmethod
+    def class_scores(masks, classes, class_probs, output_size):
+        """Mean probability of each instance's class over its mask; 1 for a hard mask."""
+        if class_probs is None or masks.shape[0] == 0:
+            return torch.ones(masks.shape[0], device=masks.device)
+        probs = F.interpolate(class_probs[None], size=output_size, mode="bilinear")[0]
+        probs = probs[classes]  # (N, H, W)
+        area = masks.flatten(1).sum(dim=1).clamp(min=1)
+        return (probs * masks).flatten(1).sum(dim=1) / area
+
+
+def downsample_labels(labels: torch.Tensor, size) -> torch.Tensor:
+    """Nearest-neighbour labels on the stride-4 grid of ``size``; pixels past the input are 0."""
+    stride = 4
+    padded = labels.new_zeros(size[0] * stride, size[1] * stride)
+    padded[: labels.shape[0], : labels.shape[1]] = labels
+    return F.interpolate(padded[None, None].float(), size=tuple(size), mode="nearest-exact")[0, 0].long()
+
+
+def upsample_scores(scores: torch.Tensor, size) -> torch.Tensor:
+    """(K, h, w) scores on the stride-4 grid -> (K, H, W) at the input resolution."""
+    full = F.interpolate(scores[None], scale_factor=4, mode="bilinear", align_corners=False)[0]
+    return full[:, : size[0], : size[1]]
+
+
+def resize_labels(labels: torch.Tensor, size) -> torch.Tensor:
+    if tuple(labels.shape) == tuple(size):
+        return labels
+    return F.interpolate(labels[None, None].float(), size=tuple(size), mode="nearest")[0, 0].long()
+
+
+def relabel_contiguous(ids: torch.Tensor) -> torch.Tensor:
+    """Map the ids of a label map onto 0..n, keeping 0 as 0."""
+    unique, inverse = torch.unique(ids, return_inverse=True)
+    return inverse + 1 if unique[0] != 0 else inverse
+
+
+def label_masks(labels: torch.Tensor, num: int) -> torch.Tensor:
+    """(H, W) ids 0..num -> (num, H, W) bool masks of ids 1..num."""
+    ids = torch.arange(1, num + 1, device=labels.device).view(-1, 1, 1)
+    return labels[None] == ids
+
+
+def mean_per_label(scores: torch.Tensor, labels: torch.Tensor, num: int) -> torch.Tensor:
+    """objectness[k] = mean of scores[k-1] over the pixels labelled k (index 0 unused)."""
+    if num == 0:
+        return scores.new_zeros(1)
+    flat = labels.flatten()
+    picked = scores.flatten(1).gather(0, (flat - 1).clamp(min=0)[None])[0]
+    sums = torch.zeros(num + 1, device=scores.device).index_add_(0, flat, picked)
+    return sums / torch.bincount(flat, minlength=num + 1).clamp(min=1)

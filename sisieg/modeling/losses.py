@@ -1,0 +1,52 @@
+"""Pair losses of the heads: DFM displacement losses (Eq. 7-10) and CBR boundary loss (Eq. 16)."""
+import torch
+
+from .pair_sampling import PairSampler, pair_affinity, pair_labels
+
+_EPS = 1e-5
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sum of ``values`` over ``mask`` divided by (count + 1e-5); 0 for an empty mask."""
+    return torch.where(mask, values, values.new_zeros(())).sum() / (mask.sum() + _EPS)
+
+
+def displacement_losses(
+    displacement: torch.Tensor,
+    labels: torch.Tensor,
+    sampler: PairSampler,
+    ignore_value: int = 255,
+) -> dict:
+    """``loss_dfm_fg`` and ``loss_dfm_bg`` of a displacement field (B, 2, h, w), (dy, dx).
+
+    fg: mean over P+fg of |D(x_i) - D(x_j) - (x_j - x_i)|_1 / 2; bg: mean over P+bg of
+    |D(x_i) - D(x_j)|_1 / 2 (the 2 averages the two channels). Computed in float32.
+    """
+    height, width = displacement.shape[-2:]
+    src, dst = sampler.index(height, width, displacement.device)
+    flat = displacement.float().flatten(2)
+    diff = flat[:, :, src][:, :, None, :] - flat[:, :, dst]  # (B, 2, N, P)
+    delta = sampler.offsets.to(flat)[:, :, None].transpose(0, 1)  # (2, N, 1): x_j - x_i
+    pos_fg, pos_bg, _ = pair_labels(labels, sampler, ignore_value)
+    fg = (diff - delta).abs().sum(1) / 2
+    bg = diff.abs().sum(1) / 2
+    return {"loss_dfm_fg": _masked_mean(fg, pos_fg), "loss_dfm_bg": _masked_mean(bg, pos_bg)}
+
+
+def boundary_loss(
+    boundary_logits: torch.Tensor,
+    labels: torch.Tensor,
+    sampler: PairSampler,
+    ignore_value: int = 255,
+) -> torch.Tensor:
+    """Class-balanced cross-entropy of the pair affinities from boundary logits (B, 1, h, w).
+
+    L = 1/2 [1/2 mean_{P+bg} -log a + 1/2 mean_{P+fg} -log a] + 1/2 mean_{P-} -log(1 - a),
+    with a = 1 - max over the path of sigmoid(logits) and 1e-5 inside the logs and counts.
+    """
+    affinity = pair_affinity(torch.sigmoid(boundary_logits.float()[:, 0]), sampler)
+    pos_fg, pos_bg, neg = pair_labels(labels, sampler, ignore_value)
+    pos_term = -torch.log(affinity + _EPS)
+    neg_term = -torch.log(1 - affinity + _EPS)
+    positive = 0.5 * _masked_mean(pos_term, pos_bg) + 0.5 * _masked_mean(pos_term, pos_fg)
+    return 0.5 * positive + 0.5 * _masked_mean(neg_term, neg)

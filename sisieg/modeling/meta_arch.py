@@ -1,0 +1,277 @@
+"""``SISeg``: a frozen semantic segmenter + DFM and CBR heads on a shared backbone."""
+from typing import Dict, List, Sequence
+
+import torch
+from detectron2.config import configurable
+from detectron2.layers import ShapeSpec
+from detectron2.modeling import META_ARCH_REGISTRY, Backbone, build_backbone
+from detectron2.structures import ImageList
+from torch import nn
+
+from .boundary_head import BoundaryHead
+from .displacement_head import DisplacementHead
+from .input_encoding import InputEncoder
+from .instance_inference import InstanceInference, downsample_labels
+from .losses import boundary_loss, displacement_losses
+from .pair_sampling import PairSampler
+from .segmenters import FrozenSegmenter, build_segmenter
+
+TRAIN_MASK_SOURCES = ("ground_truth", "segmenter")
+
+
+@META_ARCH_REGISTRY.register()
+class SISeg(nn.Module):
+    """Instances from a semantic segmentation (paper: SISeg, an advanced IRNet).
+
+    Training: the heads learn from pixel pairs of the ground-truth semantic mask (DFM:
+    Eq. 9-10, CBR: Eq. 16); the backbone may stay frozen. Inference: the segmenter's mask
+    goes through the heads and ``InstanceInference``; results are Detectron2 ``Instances``.
+    """
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        backbone: Backbone,
+        segmenter: FrozenSegmenter,
+        input_encoder: InputEncoder,
+        displacement_head: DisplacementHead,
+        boundary_head: BoundaryHead,
+        in_features: Sequence[str],
+        postprocess: InstanceInference,
+        thing_semantic_ids: Sequence[int],
+        num_semantic_classes: int,
+        ignore_value: int = 255,
+        freeze_backbone: bool = True,
+        train_mask_source: str = "ground_truth",
+        train_pair_radius: int = 10,
+        loss_weights: Dict[str, float] = None,
+        bias_momentum: float = 0.99,
+    ):
+        """
+        Args:
+            backbone: feature extractor; its input has ``input_encoder.in_channels`` channels.
+            segmenter: the frozen semantic segmenter (``"oracle"``: ground-truth masks).
+            input_encoder: builds the backbone input from image and/or mask.
+            displacement_head, boundary_head: the DFM and CBR heads.
+            in_features: backbone levels fed to both heads.
+            postprocess: inference hyper-parameters and steps.
+            thing_semantic_ids: semantic ids of the thing classes, in thing-class order.
+            num_semantic_classes: classes of the semantic mask, background included.
+            ignore_value: semantic label of unlabelled pixels.
+            freeze_backbone: no gradients for the backbone and keep it in eval mode.
+            train_mask_source: mask fed to the backbone in training: "ground_truth" or
+                "segmenter" (pair labels always come from the ground truth).
+            train_pair_radius: half-disk radius of training pairs (feature pixels).
+            loss_weights: weights of "loss_dfm_fg", "loss_dfm_bg", "loss_cbr".
+            bias_momentum: EMA momentum of the mean displacement, the field's free constant.
+        """
+        super().__init__()
+        if train_mask_source not in TRAIN_MASK_SOURCES:
+            raise ValueError(
+                f"MODEL.SISEG.TRAIN_MASK_SOURCE must be one of {TRAIN_MASK_SOURCES}, "
+                f"got {train_mask_source!r}"
+            )
+        self.backbone = backbone
+        self.segmenter = segmenter
+        self.input_encoder = input_encoder
+        self.displacement_head = displacement_head
+        self.boundary_head = boundary_head
+        self.in_features = list(in_features)
+        self.postprocess = postprocess
+        self.ignore_value = ignore_value
+        self.freeze_backbone = freeze_backbone
+        self.train_mask_source = train_mask_source
+        self.pair_sampler = PairSampler(train_pair_radius)
+        self.loss_weights = dict(loss_weights or {})
+        self.bias_momentum = bias_momentum
+        shapes = backbone.output_shape()
+        self.size_divisibility = max(shapes[f].stride for f in self.in_features)
+        self.register_buffer(
+            "thing_lut", thing_lookup(thing_semantic_ids, num_semantic_classes, ignore_value), False
+        )
+        self.register_buffer("thing_semantic_ids", torch.tensor(list(thing_semantic_ids)), False)
+        # The losses see displacement differences only; the field's constant offset is
+        # measured during training (EMA of its mean over thing pixels) and removed at
+        # inference, like IRNet's mean shift. Saved with the checkpoint.
+        self.register_buffer("displacement_bias", torch.zeros(2))
+        self.register_buffer("bias_initialized", torch.zeros((), dtype=torch.bool))
+        if freeze_backbone:
+            self.backbone.requires_grad_(False)
+
+    @classmethod
+    def from_config(cls, cfg):
+        s = cfg.MODEL.SISEG
+        encoder = InputEncoder(
+            s.INPUT_MODE, s.MASK_ENCODING, s.NUM_SEMANTIC_CLASSES, s.IGNORE_VALUE,
+            cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD,
+        )
+        backbone = build_backbone(cfg, ShapeSpec(channels=encoder.in_channels))
+        shapes = backbone.output_shape()
+        missing = [f for f in s.IN_FEATURES if f not in shapes]
+        if missing:
+            raise ValueError(
+                f"MODEL.SISEG.IN_FEATURES {missing} are not backbone outputs {sorted(shapes)}: "
+                f"add them to MODEL.RESNETS.OUT_FEATURES"
+            )
+        thing_ids = list(s.THING_SEMANTIC_IDS) or list(range(1, s.NUM_CLASSES + 1))
+        if len(thing_ids) != s.NUM_CLASSES:
+            raise ValueError(
+                f"MODEL.SISEG.THING_SEMANTIC_IDS has {len(thing_ids)} ids, NUM_CLASSES is {s.NUM_CLASSES}"
+            )
+        return {
+            "backbone": backbone,
+            "segmenter": build_segmenter(cfg),
+            "input_encoder": encoder,
+            "displacement_head": DisplacementHead(
+                shapes, s.IN_FEATURES, s.DFM.LEVEL_CHANNELS, s.DFM.FUSE_CHANNELS
+            ),
+            "boundary_head": BoundaryHead(shapes, s.IN_FEATURES, s.CBR.CHANNELS),
+            "in_features": s.IN_FEATURES,
+            "postprocess": InstanceInference.from_config(cfg),
+            "thing_semantic_ids": thing_ids,
+            "num_semantic_classes": s.NUM_SEMANTIC_CLASSES,
+            "ignore_value": s.IGNORE_VALUE,
+            "freeze_backbone": s.FREEZE_BACKBONE,
+            "train_mask_source": s.TRAIN_MASK_SOURCE,
+            "train_pair_radius": s.PAIRS.TRAIN_RADIUS,
+            "loss_weights": {
+                "loss_dfm_fg": s.DFM.LOSS_FG_WEIGHT,
+                "loss_dfm_bg": s.DFM.LOSS_BG_WEIGHT,
+                "loss_cbr": s.CBR.LOSS_WEIGHT,
+            },
+            "bias_momentum": s.DFM.BIAS_MOMENTUM,
+        }
+
+    @property
+    def device(self) -> torch.device:
+        return self.displacement_bias.device
+
+    def train(self, mode: bool = True):
+        """Frozen parts stay in eval mode (batch-norm statistics untouched)."""
+        super().train(mode)
+        if self.freeze_backbone:
+            self.backbone.train(False)
+        self.segmenter.train(False)
+        return self
+
+    def forward(self, batched_inputs: List[dict]):
+        """Training: a dict of losses. Inference: ``[{"instances", "sem_seg"}]`` per image."""
+        if self.training:
+            return self.losses(batched_inputs)
+        return self.inference(batched_inputs)
+
+    # ---------------------------------------------------------------- shared pieces
+    def _batch(self, tensors: List[torch.Tensor], pad_value: float) -> torch.Tensor:
+        return ImageList.from_tensors(
+            [t.to(self.device) for t in tensors], self.size_divisibility, pad_value
+        ).tensor
+
+    def _heads(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
+        """Backbone + DFM + CBR on the padded batch: displacement (N, 2, h, w), boundary
+        logits (N, 1, h, w)."""
+        images = None
+        if self.input_encoder.uses_image:
+            images = self._batch([x["image"].float() for x in batched_inputs], 0.0)
+        labels = self._batch(semantic, self.ignore_value).long()
+        x = self.input_encoder(images, labels)
+        with torch.set_grad_enabled(self.training and not self.freeze_backbone):
+            features = self.backbone(x)
+        features = {f: features[f] for f in self.in_features}
+        return self.displacement_head(features), self.boundary_head(features)
+
+    # ---------------------------------------------------------------- training
+    def losses(self, batched_inputs: List[dict]) -> Dict[str, torch.Tensor]:
+        for x in batched_inputs:
+            if "sem_seg" not in x:
+                raise KeyError(
+                    f"SISeg training needs ground-truth semantic masks; {x.get('file_name')} has none"
+                )
+        truth = [x["sem_seg"] for x in batched_inputs]
+        shown = truth
+        if self.train_mask_source == "segmenter":
+            with torch.no_grad():
+                shown = [p.labels for p in self.segmenter(batched_inputs)]
+        displacement, boundary_logits = self._heads(batched_inputs, shown)
+        labels = self.thing_lut[self._batch(truth, self.ignore_value).long()]
+        small = downsample_batch(labels, displacement.shape[-2:])
+        losses = displacement_losses(displacement, small, self.pair_sampler, self.ignore_value)
+        losses["loss_cbr"] = boundary_loss(
+            boundary_logits, small, self.pair_sampler, self.ignore_value
+        )
+        self._update_bias(displacement.detach(), small)
+        return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
+
+    @torch.no_grad()
+    def _update_bias(self, displacement: torch.Tensor, labels: torch.Tensor):
+        things = (labels > 0) & (labels != self.ignore_value)
+        if not things.any():
+            return
+        mean = displacement.permute(1, 0, 2, 3)[:, things].mean(dim=1)
+        if not self.bias_initialized:
+            self.displacement_bias.copy_(mean)
+            self.bias_initialized.fill_(True)
+        else:
+            self.displacement_bias.lerp_(mean, 1 - self.bias_momentum)
+
+    # ---------------------------------------------------------------- inference
+    @torch.no_grad()
+    def inference(self, batched_inputs: List[dict]) -> List[dict]:
+        predictions = self.segmenter(batched_inputs)
+        semantic = [p.labels.to(self.device) for p in predictions]
+        if self.postprocess.grouping == "displacement":
+            displacement, boundary_logits = self._heads(batched_inputs, semantic)
+            displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
+            boundary = boundary_logits.sigmoid()[:, 0]
+        results = []
+        for i, (x, prediction) in enumerate(zip(batched_inputs, predictions)):
+            things = self.thing_lut[semantic[i]]
+            things = torch.where(things == self.ignore_value, 0, things)
+            output_size = (x.get("height", things.shape[0]), x.get("width", things.shape[1]))
+            probs = self._thing_probs(prediction)
+            if self.postprocess.grouping == "displacement":
+                instances = self.postprocess.displacement(
+                    displacement[i], boundary[i], things, output_size, probs
+                )
+            else:
+                instances = self.postprocess.connected_components(things, output_size, probs)
+            results.append({"instances": instances, "sem_seg": self._sem_seg(prediction, output_size)})
+        return results
+
+    def _thing_probs(self, prediction) -> torch.Tensor:
+        """(K+1, H, W): zeros for background, then each thing class's probability; None
+        for a hard mask."""
+        if prediction.probs is None:
+            return None
+        probs = prediction.probs.to(self.device)
+        return torch.cat([probs.new_zeros(1, *probs.shape[1:]), probs[self.thing_semantic_ids]])
+
+    def _sem_seg(self, prediction, output_size) -> torch.Tensor:
+        """The segmenter's output as (C, H, W) scores at the original size (one-hot uint8 for a
+        hard mask), as Detectron2's semantic models return it."""
+        if prediction.probs is not None:
+            probs = prediction.probs[None].float().to(self.device)
+            return torch.nn.functional.interpolate(probs, size=output_size, mode="bilinear")[0]
+        labels = prediction.labels.to(self.device)
+        labels = torch.nn.functional.interpolate(
+            labels[None, None].float(), size=output_size, mode="nearest"
+        )[0, 0].long()
+        classes = self.input_encoder.num_semantic_classes
+        ids = torch.arange(classes, device=self.device).view(-1, 1, 1)
+        return (labels[None] == ids).to(torch.uint8)
+
+
+def thing_lookup(thing_semantic_ids, num_semantic_classes, ignore_value) -> torch.Tensor:
+    """Semantic id -> thing label (0 = background/stuff, k = thing class k-1, ignore kept)."""
+    size = max(256, num_semantic_classes, ignore_value + 1, max(thing_semantic_ids, default=0) + 1)
+    lut = torch.zeros(size, dtype=torch.long)
+    lut[torch.tensor(list(thing_semantic_ids), dtype=torch.long)] = torch.arange(
+        1, len(thing_semantic_ids) + 1
+    )
+    lut[ignore_value] = ignore_value
+    return lut
+
+
+def downsample_batch(labels: torch.Tensor, size) -> torch.Tensor:
+    """(N, H, W) labels of a padded batch -> (N, h, w) on the stride-4 grid."""
+    return torch.stack([downsample_labels(x, size) for x in labels])

@@ -1,0 +1,63 @@
+"""The frozen semantic segmenter SISeg wraps: its interface and its registry.
+
+A segmenter maps Detectron2's ``batched_inputs`` to one :class:`SemanticPrediction` per
+image, aligned with the (already resized) ``"image"`` tensor. Segmenters are frozen: no
+gradients, always in eval mode, no parameters in the optimizer. Add one as a subclass of
+:class:`FrozenSegmenter` whose constructor takes the config, registered under a short name
+with ``@SEGMENTER_REGISTRY.register_as("name")``; select it with
+``MODEL.SISEG.SEGMENTER.NAME``.
+"""
+from dataclasses import dataclass
+from typing import List, Optional
+
+import torch
+from detectron2.utils.registry import Registry
+from torch import nn
+
+class _NamedRegistry(Registry):
+    """A Registry whose entries carry short config names ("oracle") instead of class names."""
+
+    def register_as(self, name: str):
+        def deco(cls):
+            self._do_register(name, cls)
+            return cls
+
+        return deco
+
+
+SEGMENTER_REGISTRY = _NamedRegistry("SISEG_SEGMENTER")
+SEGMENTER_REGISTRY.__doc__ = "Frozen semantic segmenters for SISeg, built from the config."
+
+
+@dataclass
+class SemanticPrediction:
+    """One image's semantic segmentation."""
+
+    labels: torch.Tensor  # (H, W) long: semantic class ids, ignore value where unknown
+    probs: Optional[torch.Tensor] = None  # (C, H, W) float class probabilities, if the model has them
+
+
+class FrozenSegmenter(nn.Module):
+    """Base class: frozen at construction and kept in eval mode."""
+
+    def freeze(self):
+        """Call at the end of ``__init__``, after the weights are loaded."""
+        self.requires_grad_(False)
+        return self.train(False)
+
+    def train(self, mode: bool = True):
+        return super().train(False)
+
+    def forward(self, batched_inputs: List[dict]) -> List[SemanticPrediction]:
+        raise NotImplementedError
+
+
+def build_segmenter(cfg) -> FrozenSegmenter:
+    """Build the segmenter named by ``MODEL.SISEG.SEGMENTER.NAME``."""
+    name = cfg.MODEL.SISEG.SEGMENTER.NAME
+    if name not in SEGMENTER_REGISTRY:
+        raise KeyError(
+            f"MODEL.SISEG.SEGMENTER.NAME={name!r} is not a registered segmenter; "
+            f"registered: {sorted(n for n, _ in SEGMENTER_REGISTRY)}"
+        )
+    return SEGMENTER_REGISTRY.get(name)(cfg)
