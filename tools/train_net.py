@@ -7,6 +7,7 @@
 
 Trailing ``KEY VALUE`` pairs override the config.
 """
+import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser, launch
 

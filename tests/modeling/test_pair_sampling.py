@@ -120,14 +120,16 @@ def test_pair_affinity_is_one_minus_path_max():
     affinity = pair_affinity(boundary, sampler)
     src, dst = sampler.index(9, 12, "cpu")
     assert affinity.shape == (2, len(sampler), len(src))
-    flat = boundary.reshape(2, -1)
-    width = 12
+    values, width = boundary.reshape(2, -1).tolist(), 12
+    expected = torch.zeros_like(affinity)
     for n, (dy, dx) in enumerate(sampler.offsets.tolist()):
-        path = segment_path(dy, dx)
+        path = segment_path(dy, dx).tolist()
         for p, i in enumerate(src.tolist()):
             y, x = divmod(i, width)
-            points = [(y + py) * width + x + px for py, px in path.tolist()]
-            assert torch.allclose(affinity[:, n, p], 1 - flat[:, points].max(1).values)
+            for b in range(2):
+                expected[b, n, p] = 1 - max(values[b][(y + py) * width + x + px] for py, px in path)
+    assert torch.allclose(affinity, expected)
+    flat = boundary.reshape(2, -1)
     via_path_index = 1 - flat[:, sampler.path_index(9, 12, "cpu")].max(2).values
     assert torch.equal(affinity, via_path_index)
 

@@ -29,11 +29,23 @@ def test_refinement_converges_to_the_centroid():
     endpoints = refine_displacement(field, 99)
     error = (endpoints[:, disk] - centre[:, None]).norm(dim=0)
     assert error.max() < 0.5 and error.max() < 1e-3
-    # Zero field: nobody moves (grid_sample's normalised coordinates round by ~1e-6 px).
-    assert torch.allclose(endpoints[:, ~disk], coords[:, ~disk], atol=1e-4)
+    assert torch.equal(endpoints[:, ~disk], coords[:, ~disk])  # zero field: nobody moves
     masked = refine_displacement(field, 99, mask=disk)
     assert torch.equal(masked[:, disk], endpoints[:, disk])
     assert torch.equal(masked[:, ~disk], coords[:, ~disk])  # unrefined: own coordinates
+
+
+def test_bilinear_sampling_matches_grid_sample():
+    from sisieg.modeling.postprocessing.refinement import _sample
+
+    generator = torch.Generator().manual_seed(0)
+    field = torch.randn(2, 9, 13, generator=generator)
+    points = torch.rand(2, 200, generator=generator) * torch.tensor([[8.0], [12.0]])
+    points[:, :4] = torch.tensor([[0.0, 8.0, 8.0, 3.0], [0.0, 12.0, 5.5, 12.0]])  # edges
+    grid = points.flip(0).t() / torch.tensor([12.0, 8.0]) * 2 - 1
+    reference = torch.nn.functional.grid_sample(
+        field[None], grid[None, None], align_corners=True)[0, :, 0]
+    assert torch.allclose(_sample(field, points), reference, atol=1e-5)
 
 
 def test_refinement_clips_to_the_grid_and_zero_iterations_is_identity():

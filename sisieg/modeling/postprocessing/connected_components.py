@@ -44,6 +44,8 @@ def connected_components(mask: torch.Tensor, backend: str = "auto"):
     backend: "scipy", "torch", or "auto" (scipy for CPU tensors, torch otherwise).
     """
     mask = mask.bool()
+    if mask.numel() == 0:
+        return torch.zeros(mask.shape, dtype=torch.long, device=mask.device), 0
     if backend == "auto":
         backend = "scipy" if mask.device.type == "cpu" else "torch"
     if backend == "scipy":

@@ -1,15 +1,26 @@
 """Displacement refinement (Eq. 11): follow the field from every pixel to its endpoint."""
 import torch
-import torch.nn.functional as F
 
 
 def _sample(field: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
-    """Bilinear samples (C, M) of ``field`` (C, h, w) at pixel coordinates (2, M) (y, x)."""
+    """Bilinear samples (C, M) of ``field`` (C, h, w) at in-grid pixel coordinates (2, M) (y, x).
+
+    Same values as ``F.grid_sample(..., align_corners=True)`` (pixel centres at integer
+    coordinates) but computed on pixel coordinates directly, so a sample at an integer
+    point is exactly that pixel's value: grid_sample's [-1, 1] round trip is off by ~1e-6 px,
+    enough to pull zero-field pixels next to an object into it over 99 iterations.
+    """
     height, width = field.shape[-2:]
-    scale = coords.new_tensor([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)])
-    grid = coords.flip(0).t() * scale - 1  # (M, 2) as (x, y) in [-1, 1], align_corners=True
-    out = F.grid_sample(field[None], grid[None, None], align_corners=True, padding_mode="border")
-    return out[0, :, 0]
+    y, x = coords
+    y0 = y.floor().clamp(0, height - 1)
+    x0 = x.floor().clamp(0, width - 1)
+    fy, fx = y - y0, x - x0
+    y0, x0 = y0.long(), x0.long()
+    y1, x1 = (y0 + 1).clamp(max=height - 1), (x0 + 1).clamp(max=width - 1)
+    flat = field.reshape(field.shape[0], -1)
+    top = flat[:, y0 * width + x0] * (1 - fx) + flat[:, y0 * width + x1] * fx
+    bottom = flat[:, y1 * width + x0] * (1 - fx) + flat[:, y1 * width + x1] * fx
+    return top * (1 - fy) + bottom * fy
 
 
 def refine_displacement(
@@ -17,7 +28,8 @@ def refine_displacement(
 ) -> torch.Tensor:
     """(2, h, w) endpoints c_T of c_{t+1} = c_t + D(c_t), c_0(x) = x, clipped to the grid.
 
-    ``displacement`` (2, h, w) is (dy, dx) in pixels, sampled bilinearly at real c_t.
+    ``displacement`` (2, h, w) is (dy, dx) in pixels, sampled bilinearly at real c_t with
+    the ``align_corners=True`` convention (pixel centres at integer coordinates).
     With a bool ``mask`` (h, w) only those pixels move; the others keep their own coordinates.
     """
     field = displacement.float()
