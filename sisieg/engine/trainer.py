@@ -5,13 +5,13 @@ import os
 import torch
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import DefaultTrainer
-from detectron2.evaluation import COCOEvaluator
 from detectron2.solver import LRMultiplier, WarmupParamScheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
 
 from .. import HAS_COMPILED_OPS
 from ..data.dataset_mapper import SISegDatasetMapper
+from ..evaluation import SubsetCOCOEvaluator
 
 logger = logging.getLogger(__name__)
 
@@ -32,9 +32,9 @@ class Trainer(DefaultTrainer):
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         """COCOEvaluator on masks and boxes, exactly as for Mask R-CNN (the C++ fast path only
-        when Detectron2's compiled ops exist)."""
+        when Detectron2's compiled ops exist), plus the touching subset where it is flagged."""
         output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
-        return COCOEvaluator(
+        return SubsetCOCOEvaluator(
             dataset_name,
             tasks=("segm", "bbox"),
             distributed=True,

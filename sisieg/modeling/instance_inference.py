@@ -94,8 +94,11 @@ class InstanceInference:
             instances = relabel_contiguous(assignment)
             instance_class = majority_class(instances, small_things, int(instances.max()))
         num = int(instance_class.numel()) - 1
+        if num == 0:
+            empty = torch.zeros_like(thing_map)
+            return self.to_instances(empty, instance_class, torch.zeros(1), output_size, None)
         seeds = label_masks(instances, num).float() * (1 - boundary)
-        if self.use_random_walk and num > 0:
+        if self.use_random_walk:
             semantic = small_things if self.within_semantic_region else None
             weights, offsets = neighbour_affinity(boundary, self.walk_radius, self.walk_beta, semantic)
             seeds = random_walk(seeds, weights, offsets, self.walk_steps, self.walk_tol)

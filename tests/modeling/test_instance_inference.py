@@ -1,0 +1,121 @@
+"""InstanceInference on hand-made fields: grouping, the connectivity safeguard, outputs."""
+import torch
+
+from sisieg.modeling.grouping import semantic_components, split_by_semantic_components
+from sisieg.modeling.instance_inference import InstanceInference
+
+SQUARE = 32  # px; 8 feature pixels, so centroid regions of radius 2.5 stay apart
+
+
+def two_squares(gap: int):
+    """A (96, 96) thing map with two class-1 squares side by side ``gap`` px apart (0 =
+    touching), and the ideal stride-4 field pointing every square pixel at its centroid."""
+    things = torch.zeros(96, 96, dtype=torch.long)
+    lefts = (16, 16 + SQUARE + gap)
+    for left in lefts:
+        things[32:64, left:left + SQUARE] = 1
+    field = torch.zeros(2, 24, 24)
+    ys, xs = torch.meshgrid(torch.arange(24.0), torch.arange(24.0), indexing="ij")
+    for left in lefts:
+        y0, x0 = 8, left // 4
+        cy, cx = y0 + 3.5, x0 + 3.5
+        inside = (ys >= y0) & (ys < y0 + 8) & (xs >= x0) & (xs < x0 + 8)
+        field[0][inside] = (cy - ys)[inside]
+        field[1][inside] = (cx - xs)[inside]
+    return things, field, lefts
+
+
+def square_masks(lefts):
+    masks = torch.zeros(len(lefts), 96, 96, dtype=torch.bool)
+    for k, left in enumerate(lefts):
+        masks[k, 32:64, left:left + SQUARE] = True
+    return masks
+
+
+def match(pred, truth):
+    """IoU of each true mask with its best predicted mask."""
+    inter = (truth[:, None] & pred[None]).flatten(2).sum(-1).float()
+    union = (truth[:, None] | pred[None]).flatten(2).sum(-1).float()
+    return (inter / union).max(dim=1).values
+
+
+def test_two_separate_squares_give_two_instances():
+    things, field, lefts = two_squares(gap=8)
+    result = InstanceInference(use_random_walk=False).displacement(
+        field, torch.zeros(24, 24), things, (96, 96)
+    )
+    assert len(result) == 2
+    assert torch.equal(match(result.pred_masks, square_masks(lefts)), torch.ones(2))
+
+
+def test_touching_squares_are_split_by_the_field_but_not_by_connected_components():
+    things, field, lefts = two_squares(gap=0)
+    inference = InstanceInference(use_random_walk=False)
+    result = inference.displacement(field, torch.zeros(24, 24), things, (96, 96))
+    assert len(result) == 2
+    assert torch.equal(match(result.pred_masks, square_masks(lefts)), torch.ones(2))
+    assert len(inference.connected_components(things, (96, 96))) == 1
+
+
+def test_random_walk_keeps_touching_squares_apart_at_a_boundary():
+    things, field, lefts = two_squares(gap=0)
+    boundary = torch.zeros(24, 24)
+    boundary[8:16, 11] = 1.0  # the contact line, on the left square's side
+    result = InstanceInference(walk_steps=64).displacement(field, boundary, things, (96, 96))
+    assert len(result) == 2
+    assert (match(result.pred_masks, square_masks(lefts)) > 0.8).all()
+
+
+def test_all_background_gives_zero_instances():
+    inference = InstanceInference()
+    things = torch.zeros(40, 56, dtype=torch.long)
+    result = inference.displacement(torch.zeros(2, 16, 16), torch.zeros(16, 16), things, (80, 112))
+    assert len(result) == 0
+    assert result.pred_masks.shape == (0, 80, 112)
+    assert len(inference.connected_components(things, (80, 112))) == 0
+
+
+def test_outputs_at_the_original_size_with_fields_and_dtypes():
+    things, field, _ = two_squares(gap=8)
+    result = InstanceInference().displacement(field, torch.zeros(24, 24), things, (150, 130))
+    assert result.image_size == (150, 130)
+    assert result.pred_masks.dtype == torch.bool and result.pred_masks.shape[1:] == (150, 130)
+    assert result.pred_classes.dtype == torch.long and (result.pred_classes == 0).all()
+    assert result.scores.dtype == torch.float32 and torch.isfinite(result.scores).all()
+    assert result.pred_boxes.tensor.shape == (len(result), 4)
+    assert (result.scores[:-1] >= result.scores[1:]).all()  # highest first
+
+
+def test_detections_are_capped_highest_scores_first():
+    things = torch.zeros(64, 64, dtype=torch.long)
+    for k in range(6):  # six separate 8x8 squares
+        things[4 + 10 * k:12 + 10 * k, 4:12] = 1
+    probs = torch.zeros(2, 64, 64)
+    probs[1] = torch.linspace(0.1, 1.0, 64)[:, None]  # lower squares are more confident
+    result = InstanceInference(max_detections=3).connected_components(things, (64, 64), probs)
+    assert len(result) == 3
+    assert result.pred_boxes.tensor[:, 1].min() >= 30  # the three lowest (most confident) squares
+
+
+def test_split_never_joins_unconnected_regions_and_keeps_orphan_regions():
+    things = torch.zeros(12, 12, dtype=torch.long)
+    things[1:4, 1:4] = 1  # region a
+    things[8:11, 8:11] = 1  # region b, not connected to a
+    things[1:4, 8:11] = 2  # region c, no pixel assigned
+    assignment = torch.zeros_like(things)
+    assignment[1:4, 1:4] = 1
+    assignment[8:11, 8:11] = 1  # a field that tries to merge a and b into one instance
+    instances, classes = split_by_semantic_components(assignment, things)
+    assert instances.max() == 3
+    a, b, c = instances[2, 2], instances[9, 9], instances[2, 9]
+    assert len({int(a), int(b), int(c)}) == 3
+    assert classes[a] == 1 and classes[b] == 1 and classes[c] == 2
+    assert (instances[things == 0] == 0).all()
+
+
+def test_semantic_components_per_class():
+    things = torch.tensor([[1, 1, 2, 2], [0, 0, 0, 0], [1, 0, 1, 1]])
+    components, classes = semantic_components(things)
+    assert components.max() == 4  # two components of class 1 on the last row, one on the first
+    assert sorted(classes[1:].tolist()) == [1, 1, 1, 2]
+    assert components[0, 0] == components[0, 1] != components[0, 2]

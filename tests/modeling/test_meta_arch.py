@@ -1,0 +1,127 @@
+"""The SISeg meta-architecture: outputs, frozen parts, training steps, optimizer groups."""
+import copy
+
+import pytest
+import torch
+from detectron2.modeling import build_model
+
+from sisieg.engine import Trainer, build_config
+from sisieg.modeling.input_encoding import InputEncoder, label_palette
+
+CONFIG = "configs/shapes/siseg_oracle_R18_bs8_2k.yaml"
+
+
+def small_config(*opts):
+    return build_config(CONFIG, ["MODEL.DEVICE", "cpu", *opts])
+
+
+def scene(height, width, seed=0):
+    """An image and a semantic mask with a few class-1/class-2 rectangles, some touching."""
+    g = torch.Generator().manual_seed(seed)
+    sem = torch.zeros(height, width, dtype=torch.long)
+    sem[height // 4: height // 2, width // 8: width // 2] = 1
+    sem[height // 4: height // 2, width // 2: 7 * width // 8] = 1  # touches the first
+    sem[2 * height // 3: height - 4, width // 3: 2 * width // 3] = 2
+    image = torch.randint(0, 255, (3, height, width), generator=g, dtype=torch.uint8)
+    return {"image": image, "sem_seg": sem, "height": height, "width": width, "file_name": f"s{seed}"}
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return build_model(small_config()).eval()
+
+
+@pytest.mark.parametrize("size", [(64, 64), (75, 93), (33, 130)])
+def test_outputs_at_original_resolution(model, size):
+    record = scene(*size)
+    record["height"], record["width"] = size[0] * 2, size[1] * 3 // 2  # as if the mapper resized
+    with torch.no_grad():
+        (output,) = model([record])
+    instances = output["instances"]
+    out_size = (record["height"], record["width"])
+    assert instances.image_size == out_size
+    assert instances.pred_masks.shape[1:] == out_size and instances.pred_masks.dtype == torch.bool
+    assert instances.pred_classes.dtype == torch.long
+    assert set(instances.pred_classes.tolist()) <= {0, 1}  # semantic ids 1, 2 -> things 0, 1
+    assert torch.isfinite(instances.scores).all() and len(instances) >= 2
+    assert output["sem_seg"].shape == (5, *out_size)
+    assert torch.equal(output["sem_seg"].argmax(0)[: size[0] * 2 : 2, ::3][: size[0]].bool().any(), torch.tensor(True))
+
+
+def test_all_background_gives_no_instances(model):
+    record = scene(64, 64)
+    record["sem_seg"].zero_()
+    with torch.no_grad():
+        (output,) = model([record])
+    assert len(output["instances"]) == 0
+    assert output["instances"].pred_masks.shape == (0, 64, 64)
+
+
+def test_connected_components_grouping_merges_the_touching_pair():
+    torch.manual_seed(0)
+    model = build_model(small_config("MODEL.SISEG.GROUPING", "connected_components")).eval()
+    with torch.no_grad():
+        (output,) = model([scene(64, 64)])
+    assert len(output["instances"]) == 2  # the touching class-1 pair is one component
+
+
+def test_training_lowers_the_loss_and_leaves_frozen_weights_alone():
+    torch.manual_seed(0)
+    model = build_model(small_config("MODEL.SISEG.FREEZE_BACKBONE", "True")).train()
+    frozen = copy.deepcopy(model.backbone.state_dict())
+    head = copy.deepcopy(model.displacement_head.state_dict())
+    params = [p for p in model.parameters() if p.requires_grad]
+    assert params and all(not p.requires_grad for p in model.backbone.parameters())
+    optimizer = torch.optim.SGD(params, lr=0.01, momentum=0.9)
+    batch = [scene(128, 128, seed) for seed in range(2)]  # radius-10 pairs need >= 19 feature px
+    losses = []
+    for _ in range(6):
+        loss = sum(model(batch).values())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    assert losses[-1] < losses[0]
+    assert not model.backbone.training  # kept in eval mode by train()
+    for name, value in model.backbone.state_dict().items():  # weights and BN statistics
+        assert torch.equal(value, frozen[name]), name
+    assert any(not torch.equal(v, head[k]) for k, v in model.displacement_head.state_dict().items())
+    assert model.bias_initialized and torch.isfinite(model.displacement_bias).all()
+
+
+def test_optimizer_skips_frozen_parameters_and_scales_the_dfm_rate():
+    cfg = small_config("MODEL.SISEG.FREEZE_BACKBONE", "True", "SOLVER.BASE_LR", "0.1")
+    model = build_model(cfg)
+    optimizer = Trainer.build_optimizer(cfg, model)
+    in_optimizer = {p for g in optimizer.param_groups for p in g["params"]}
+    assert not in_optimizer & set(model.backbone.parameters())
+    dfm = set(model.displacement_head.parameters())
+    assert dfm <= in_optimizer and set(model.boundary_head.parameters()) <= in_optimizer
+    for group in optimizer.param_groups:
+        expected = 0.05 if group["params"][0] in dfm else 0.1
+        assert group["lr"] == pytest.approx(expected)
+
+
+def test_input_encodings_have_the_right_channels():
+    labels = torch.tensor([[[0, 1, 2, 255]]])
+    images = torch.zeros(1, 3, 1, 4)
+    mean, std = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
+    color = InputEncoder("mask", "color", 5, 255, mean, std)
+    assert color(None, labels).shape == (1, 3, 1, 4)
+    assert len({tuple(c) for c in color(None, labels)[0].permute(1, 2, 0)[0].tolist()}) == 4
+    onehot = InputEncoder("image+mask", "onehot", 5, 255, mean, std)
+    x = onehot(images, labels)
+    assert x.shape == (1, 8, 1, 4) and onehot.in_channels == 8
+    assert x[0, 3:, 0, 3].sum() == 0  # ignore -> no class
+    assert x[0, 3 + 2, 0, 2] == 1
+    assert len({tuple(c) for c in label_palette().tolist()}) == 256  # every label its own colour
+
+
+def test_unknown_options_are_clear_errors():
+    with pytest.raises(ValueError, match="INPUT_MODE"):
+        build_model(small_config("MODEL.SISEG.INPUT_MODE", "depth"))
+    with pytest.raises(KeyError, match="not a registered segmenter"):
+        build_model(small_config("MODEL.SISEG.SEGMENTER.NAME", "nope"))
+    with pytest.raises(ValueError, match="IN_FEATURES"):
+        build_model(small_config("MODEL.RESNETS.OUT_FEATURES", "['res4']"))
