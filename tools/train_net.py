@@ -11,7 +11,7 @@ import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops
 from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser, launch
 
-from sisieg.engine import Trainer, setup
+from sisieg.engine import Trainer, save_results, setup
 
 
 def main(args):
@@ -21,7 +21,9 @@ def main(args):
         DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
             cfg.MODEL.WEIGHTS, resume=args.resume
         )
-        return Trainer.test(cfg, model)
+        results = Trainer.test(cfg, model)
+        save_results(results, cfg.OUTPUT_DIR)
+        return results
     trainer = Trainer(cfg)
     trainer.resume_or_load(resume=args.resume)
     return trainer.train()

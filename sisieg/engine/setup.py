@@ -1,9 +1,12 @@
-"""Config set-up shared by tools/train_net.py and the other tools."""
+"""Config set-up and results files shared by tools/train_net.py and the other tools."""
+import json
 import logging
+import os
 
 import torch
 from detectron2.config import get_cfg
 from detectron2.engine import default_setup
+from detectron2.utils import comm
 
 from ..config import add_sisieg_config
 
@@ -34,3 +37,14 @@ def setup(args):
     cfg = build_config(args.config_file, args.opts)
     default_setup(cfg, args)
     return cfg
+
+
+def save_results(results: dict, output_dir: str) -> str:
+    """Write evaluation results to ``<output_dir>/inference/eval_results.json`` (main process)."""
+    path = os.path.join(output_dir, "inference", "eval_results.json")
+    if comm.is_main_process():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            json.dump(results, f, indent=2)
+        logger.info(f"Evaluation results written to {path}")
+    return path

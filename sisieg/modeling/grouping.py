@@ -29,13 +29,13 @@ def group_by_displacement(
     thing_map: torch.Tensor,
     refine_iters: int,
     centroid_threshold: float,
-) -> torch.Tensor:
+) -> Tuple[torch.Tensor, torch.Tensor]:
     """Paper Eq. 11-12: refine the field, find centroid regions, give each thing pixel the
-    region its refined endpoint lands in (0 = none)."""
+    region its refined endpoint lands in. Returns (assignment, 0 = none; centroid regions)."""
     foreground = thing_map > 0
     centroids, _ = find_centroid_regions(displacement, foreground, centroid_threshold)
     endpoints = refine_displacement(displacement, refine_iters, mask=foreground)
-    return assign_to_centroids(endpoints, centroids, foreground)
+    return assign_to_centroids(endpoints, centroids, foreground), centroids
 
 
 def split_by_semantic_components(

@@ -74,6 +74,7 @@ class InstanceInference:
         thing_map: torch.Tensor,
         output_size: Tuple[int, int],
         class_probs: Optional[torch.Tensor] = None,
+        trace: Optional[dict] = None,
     ) -> Instances:
         """SISeg's inference for one image.
 
@@ -83,9 +84,10 @@ class InstanceInference:
             thing_map: (H, W) thing labels at the network input's resolution (H <= 4h).
             output_size: (height, width) of the original image.
             class_probs: (K+1, H, W) thing-class probabilities (index 0 background), or None.
+            trace: if a dict, receives the intermediate maps (for pictures and debugging).
         """
         small_things = downsample_labels(thing_map, displacement.shape[-2:])
-        assignment = group_by_displacement(
+        assignment, centroids = group_by_displacement(
             displacement, small_things, self.refine_iters, self.centroid_threshold
         )
         if self.split_by_semantic_connectivity:
@@ -94,6 +96,8 @@ class InstanceInference:
             instances = relabel_contiguous(assignment)
             instance_class = majority_class(instances, small_things, int(instances.max()))
         num = int(instance_class.numel()) - 1
+        if trace is not None:
+            trace.update(centroids=centroids, assignment=assignment, seeds=instances)
         if num == 0:
             empty = torch.zeros_like(thing_map)
             return self.to_instances(empty, instance_class, torch.zeros(1), output_size, None)

@@ -216,7 +216,9 @@ class SISeg(nn.Module):
 
     # ---------------------------------------------------------------- inference
     @torch.no_grad()
-    def inference(self, batched_inputs: List[dict]) -> List[dict]:
+    def inference(self, batched_inputs: List[dict], traces: List[dict] = None) -> List[dict]:
+        """``traces``: optional list of dicts, one per image, filled with the intermediate
+        maps (semantic mask, displacement, boundary, centroid regions, ...) for pictures."""
         predictions = self.segmenter(batched_inputs)
         semantic = [p.labels.to(self.device) for p in predictions]
         if self.postprocess.grouping == "displacement":
@@ -229,9 +231,14 @@ class SISeg(nn.Module):
             things = torch.where(things == self.ignore_value, 0, things)
             output_size = (x.get("height", things.shape[0]), x.get("width", things.shape[1]))
             probs = self._thing_probs(prediction)
+            trace = traces[i] if traces is not None else None
+            if trace is not None:
+                trace["semantic"] = semantic[i]
             if self.postprocess.grouping == "displacement":
+                if trace is not None:
+                    trace.update(displacement=displacement[i], boundary=boundary[i])
                 instances = self.postprocess.displacement(
-                    displacement[i], boundary[i], things, output_size, probs
+                    displacement[i], boundary[i], things, output_size, probs, trace
                 )
             else:
                 instances = self.postprocess.connected_components(things, output_size, probs)

@@ -1,0 +1,5 @@
+"""Pictures of SISeg's inputs, intermediate maps and predictions."""
+from .colorize import displacement_to_rgb, gray_to_rgb, labels_to_rgb
+from .grid import save_grid
+
+__all__ = ["displacement_to_rgb", "gray_to_rgb", "labels_to_rgb", "save_grid"]
