@@ -3,7 +3,8 @@ from detectron2.config import CfgNode as CN
 
 
 def add_sisieg_config(cfg):
-    """Add the ``MODEL.SISEG``, ``INPUT.SISEG``, ``SOLVER.SISEG`` and ``TEST.SISEG`` nodes."""
+    """Add the ``MODEL.SISEG``, ``INPUT.SISEG``, ``SOLVER.SISEG`` and ``TEST.SISEG`` nodes and
+    ``DATASETS.SISEG_COCO``."""
     cfg.MODEL.SISEG = CN()
     _C = cfg.MODEL.SISEG
     _C.NUM_CLASSES = 20  # instance ("thing") classes; semantic id k (1..NUM_CLASSES) is thing k-1
@@ -13,18 +14,27 @@ def add_sisieg_config(cfg):
     _C.INPUT_MODE = "mask"  # what the backbone sees: "mask" (paper), "image", "image+mask"
     _C.MASK_ENCODING = "color"  # mask as a 3-channel palette image ("color") or "onehot" channels
     _C.TRAIN_MASK_SOURCE = "ground_truth"  # mask fed in training: "ground_truth" or "segmenter"
+    _C.SUPERVISION = "semantic"  # "semantic" (paper: pair labels from the class mask), "instance", "mixed"
     _C.GROUPING = "displacement"  # "displacement" (DFM + CBR, the method) or "connected_components"
     _C.IN_FEATURES = ["stem", "res2", "res3", "res4", "res5"]  # backbone levels C1..C5 for the heads
     _C.FREEZE_BACKBONE = True  # paper: frozen ImageNet backbone; False to train it (no weights here)
 
     _C.SEGMENTER = CN()
-    _C.SEGMENTER.NAME = "oracle"  # registered frozen segmenter: "oracle" = ground-truth masks
+    _C.SEGMENTER.NAME = "oracle"  # "oracle" (ground truth), "files", "detectron2" or "torchvision"
+    _C.SEGMENTER.FILES_DIR = ""  # "files": folder of <image stem>.png class ids (original size)
+    _C.SEGMENTER.FILES_PROBS = False  # "files": also read <image stem>.npy (C, H, W) probabilities
+    _C.SEGMENTER.D2_CONFIG = ""  # "detectron2": the semantic model's own Detectron2 config file
+    _C.SEGMENTER.D2_WEIGHTS = ""  # "detectron2": its checkpoint (.pth / .pkl)
+    _C.SEGMENTER.TORCHVISION_ARCH = "deeplabv3_resnet50"  # "torchvision": model, e.g. lraspp_mobilenet_v3_large
+    _C.SEGMENTER.TORCHVISION_WEIGHTS = ""  # "torchvision": its local state_dict file
+    _C.SEGMENTER.TORCHVISION_CLASS_MAP = []  # dataset id per VOC class, -1 = background; [] = VOC ids
 
     _C.DFM = CN()
     _C.DFM.LEVEL_CHANNELS = [64, 128, 256, 256, 256]  # 1x1 conv width per IN_FEATURES level (IRNet)
     _C.DFM.FUSE_CHANNELS = 256  # width after fusing the coarse levels and of the final block
     _C.DFM.LOSS_FG_WEIGHT = 1.0  # weight of L_D^fg (Eq. 9)
     _C.DFM.LOSS_BG_WEIGHT = 1.0  # weight of L_D^bg (Eq. 10)
+    _C.DFM.LOSS_OFFSET_WEIGHT = 1.0  # weight of the L1 loss to true centroid offsets (instance labels)
     _C.DFM.BIAS_MOMENTUM = 0.99  # EMA momentum of the measured mean displacement (free constant)
 
     _C.CBR = CN()
@@ -48,13 +58,20 @@ def add_sisieg_config(cfg):
     _C.INFERENCE.MIN_AREA = 16  # instances smaller than this (input pixels) are dropped
 
     cfg.INPUT.SISEG = CN()
+    cfg.INPUT.SISEG.RESIZE_LONG_EDGE = 0  # training: resize the long edge to this first (ADE20K 512); 0 = no
     cfg.INPUT.SISEG.CROP_SIZE = 512  # training crop (paper: 512x512); 0 = no crop
     cfg.INPUT.SISEG.SCALE_RANGE = [0.75, 1.25]  # random rescale factors of training images
     cfg.INPUT.SISEG.HFLIP = True  # random horizontal flip in training
+    cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION = 1.0  # share of images keeping instance labels (mixed)
 
     cfg.SOLVER.SISEG = CN()
     cfg.SOLVER.SISEG.DFM_LR_MULTIPLIER = 0.5  # DFM learning rate = this x BASE_LR (paper 0.5)
     cfg.SOLVER.SISEG.POLY_POWER = 0.9  # power of the poly learning-rate schedule
+
+    # Extra COCO-format datasets, registered by build_config: [name, json_file, image_root,
+    # sem_seg_root] entries; relative paths are under $DETECTRON2_DATASETS; sem_seg_root ""
+    # = no semantic PNGs, masks painted from the instance annotations (sisieg.data.rasterize).
+    cfg.DATASETS.SISEG_COCO = []  # e.g. [["my_val", "my/val.json", "my/images", ""]]
 
     cfg.TEST.SISEG = CN()
     cfg.TEST.SISEG.NETWORK_ONLY_SPEED = False  # time only the networks (no post-processing) in FPS

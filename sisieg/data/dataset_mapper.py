@@ -1,6 +1,7 @@
 """``SISegDatasetMapper``: a dataset record -> the model's input dict.
 
-Reads the image and its semantic mask (checked against each other), applies the
+Reads the image and its semantic mask (checked against each other; painted from the
+instance annotations by ``rasterize_semantic`` when the record has no semantic PNG), applies the
 augmentations of ``INPUT.SISEG`` in training (random rescale, crop, flip) or the test
 resize, and returns ``image`` (C, H, W) uint8, ``sem_seg`` (H, W) long, ``height``,
 ``width`` and the record's other fields. Instance annotations are not needed by the
@@ -15,7 +16,9 @@ from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 
-from .semantic_io import read_semantic_mask
+from .instance_ids import has_instance_labels, instance_id_map
+from .rasterize import rasterize_semantic
+from .semantic_io import check_semantic_ids, read_semantic_mask
 
 
 class RandomRescale(T.Augmentation):
@@ -42,6 +45,8 @@ class SISegDatasetMapper:
         image_format: str,
         num_semantic_classes: int,
         ignore_value: int = 255,
+        instance_ids: bool = False,
+        instance_label_fraction: float = 1.0,
     ):
         """
         Args:
@@ -50,17 +55,27 @@ class SISegDatasetMapper:
             image_format: Detectron2 image format of the model input ("BGR", "RGB").
             num_semantic_classes: mask ids must lie in [0, this) or equal ``ignore_value``.
             ignore_value: label of unlabelled pixels.
+            instance_ids: in training, also return ``instance_ids`` (H, W) long (0 = none,
+                -1 = unknown) for records with instance annotations.
+            instance_label_fraction: only this fraction of the images (a fixed choice by
+                file name) keeps its instance labels, to study partial labelling.
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
         self.image_format = image_format
         self.num_semantic_classes = num_semantic_classes
         self.ignore_value = ignore_value
+        self.instance_ids = instance_ids
+        self.instance_label_fraction = instance_label_fraction
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
         if is_train:
-            aug = [RandomRescale(cfg.INPUT.SISEG.SCALE_RANGE)]
+            aug = []
+            if cfg.INPUT.SISEG.RESIZE_LONG_EDGE > 0:  # short edge to L capped at L: long edge = L
+                length = cfg.INPUT.SISEG.RESIZE_LONG_EDGE
+                aug.append(T.ResizeShortestEdge(length, max_size=length))
+            aug.append(RandomRescale(cfg.INPUT.SISEG.SCALE_RANGE))
             if cfg.INPUT.SISEG.CROP_SIZE > 0:
                 size = cfg.INPUT.SISEG.CROP_SIZE
                 aug.append(T.RandomCrop("absolute", (size, size)))
@@ -76,6 +91,8 @@ class SISegDatasetMapper:
             "image_format": cfg.INPUT.FORMAT,
             "num_semantic_classes": cfg.MODEL.SISEG.NUM_SEMANTIC_CLASSES,
             "ignore_value": cfg.MODEL.SISEG.IGNORE_VALUE,
+            "instance_ids": is_train and cfg.MODEL.SISEG.SUPERVISION != "semantic",
+            "instance_label_fraction": cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION,
         }
 
     def __call__(self, dataset_dict: dict) -> dict:
@@ -91,16 +108,47 @@ class SISegDatasetMapper:
                     f"semantic mask {path} is {sem_seg.shape[1]}x{sem_seg.shape[0]} (WxH) but image "
                     f"{record['file_name']} is {image.shape[1]}x{image.shape[0]}"
                 )
-        aug_input = T.AugInput(image, sem_seg=None if sem_seg is None else resizable(sem_seg))
-        self.augmentations(aug_input)
+        elif "annotations" in record:
+            sem_seg = rasterize_semantic(record["annotations"], *image.shape[:2])
+            source = f"semantic mask painted from the annotations of {record['file_name']}"
+            check_semantic_ids(sem_seg, self.num_semantic_classes, self.ignore_value, source)
+        ids = None
+        if self._wants_instance_ids(record):
+            ids = instance_id_map(record["annotations"], *image.shape[:2])
+        dtype = label_dtype(sem_seg, ids)
+        aug_input = T.AugInput(image, sem_seg=None if sem_seg is None else sem_seg.astype(dtype))
+        transforms = self.augmentations(aug_input)
         record["image"] = torch.as_tensor(np.ascontiguousarray(aug_input.image.transpose(2, 0, 1)))
         if sem_seg is not None:
             record["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype(np.int64))
+        if ids is not None:
+            record["instance_ids"] = torch.as_tensor(resize_instance_ids(ids, dtype, transforms))
         record.pop("annotations", None)
         return record
 
+    def _wants_instance_ids(self, record: dict) -> bool:
+        return (
+            self.instance_ids
+            and bool(record.get("annotations"))
+            and has_instance_labels(record, self.instance_label_fraction)
+        )
 
-def resizable(labels: np.ndarray) -> np.ndarray:
-    """Labels in a dtype Detectron2's transforms resize exactly: uint8 (PIL) when they fit,
-    float32 (exact for ids below 2**24) otherwise; int64 is not resizable."""
-    return labels.astype(np.uint8 if labels.max(initial=0) < 256 else np.float32)
+
+UNKNOWN_CODE = 255  # how an unknown (-1) instance id travels through the transforms as uint8
+
+
+def resize_instance_ids(ids: np.ndarray, dtype, transforms) -> np.ndarray:
+    """Apply ``transforms`` to an instance-id map (-1 = unknown) in ``dtype``; int64 result."""
+    if dtype == np.uint8:
+        coded = transforms.apply_segmentation(np.where(ids < 0, UNKNOWN_CODE, ids).astype(np.uint8))
+        return np.where(coded == UNKNOWN_CODE, -1, coded).astype(np.int64)
+    return transforms.apply_segmentation(ids.astype(np.float32)).astype(np.int64)
+
+
+def label_dtype(sem_seg, ids):
+    """One dtype for every label map of an image, so that all are resized alike (nearest):
+    uint8 (PIL) when the values fit, float32 (torch; exact below 2**24) otherwise. int64
+    cannot be resized by Detectron2's transforms."""
+    fits = sem_seg is None or sem_seg.max(initial=0) <= 255
+    fits &= ids is None or ids.max(initial=0) < UNKNOWN_CODE
+    return np.uint8 if fits else np.float32

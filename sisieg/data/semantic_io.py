@@ -20,10 +20,16 @@ def read_semantic_mask(path: str, num_classes: int = None, ignore_value: int = 2
             )
         labels = np.asarray(image).astype(np.int64)
     if num_classes is not None:
-        bad = np.unique(labels[(labels >= num_classes) & (labels != ignore_value)])
-        if bad.size:
-            raise ValueError(
-                f"{path}: semantic ids {bad[:10].tolist()} outside the expected range "
-                f"0..{num_classes - 1} (and {ignore_value} = ignore)"
-            )
+        check_semantic_ids(labels, num_classes, ignore_value, path)
     return labels
+
+
+def check_semantic_ids(labels: np.ndarray, num_classes: int, ignore_value: int, source: str):
+    """ValueError naming ``source`` when ``labels`` holds ids outside ``[0, num_classes)``
+    other than ``ignore_value``."""
+    bad = np.unique(labels[(labels >= num_classes) & (labels != ignore_value)])
+    if bad.size:
+        raise ValueError(
+            f"{source}: semantic ids {bad[:10].tolist()} outside the expected range "
+            f"0..{num_classes - 1} (and {ignore_value} = ignore)"
+        )

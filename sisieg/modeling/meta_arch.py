@@ -12,11 +12,13 @@ from .boundary_head import BoundaryHead
 from .displacement_head import DisplacementHead
 from .input_encoding import InputEncoder
 from .instance_inference import InstanceInference, downsample_labels
-from .losses import boundary_loss, displacement_losses
+from .losses import boundary_loss, displacement_losses, offset_loss
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
 
 TRAIN_MASK_SOURCES = ("ground_truth", "segmenter")
+SUPERVISIONS = ("semantic", "instance", "mixed")
+PAIR_IGNORE = -1  # ignore label of the pair-label maps (instance ids may exceed 255)
 
 
 @META_ARCH_REGISTRY.register()
@@ -44,6 +46,7 @@ class SISeg(nn.Module):
         ignore_value: int = 255,
         freeze_backbone: bool = True,
         train_mask_source: str = "ground_truth",
+        supervision: str = "semantic",
         train_pair_radius: int = 10,
         loss_weights: Dict[str, float] = None,
         bias_momentum: float = 0.99,
@@ -62,8 +65,12 @@ class SISeg(nn.Module):
             freeze_backbone: no gradients for the backbone and keep it in eval mode.
             train_mask_source: mask fed to the backbone in training: "ground_truth" or
                 "segmenter" (pair labels always come from the ground truth).
+            supervision: where the pair labels come from: "semantic" (the paper: same class
+                = same instance), "instance" (instance ids on every image: same instance;
+                plus an L1 loss to true centroid offsets), "mixed" (instance ids where the
+                image has them, the class mask elsewhere).
             train_pair_radius: half-disk radius of training pairs (feature pixels).
-            loss_weights: weights of "loss_dfm_fg", "loss_dfm_bg", "loss_cbr".
+            loss_weights: weights of "loss_dfm_fg", "loss_dfm_bg", "loss_cbr", "loss_dfm_offset".
             bias_momentum: EMA momentum of the mean displacement, the field's free constant.
         """
         super().__init__()
@@ -82,6 +89,9 @@ class SISeg(nn.Module):
         self.ignore_value = ignore_value
         self.freeze_backbone = freeze_backbone
         self.train_mask_source = train_mask_source
+        if supervision not in SUPERVISIONS:
+            raise ValueError(f"MODEL.SISEG.SUPERVISION must be one of {SUPERVISIONS}, got {supervision!r}")
+        self.supervision = supervision
         self.pair_sampler = PairSampler(train_pair_radius)
         self.loss_weights = dict(loss_weights or {})
         self.bias_momentum = bias_momentum
@@ -135,7 +145,9 @@ class SISeg(nn.Module):
             "freeze_backbone": s.FREEZE_BACKBONE,
             "train_mask_source": s.TRAIN_MASK_SOURCE,
             "train_pair_radius": s.PAIRS.TRAIN_RADIUS,
+            "supervision": s.SUPERVISION,
             "loss_weights": {
+                "loss_dfm_offset": s.DFM.LOSS_OFFSET_WEIGHT,
                 "loss_dfm_fg": s.DFM.LOSS_FG_WEIGHT,
                 "loss_dfm_bg": s.DFM.LOSS_BG_WEIGHT,
                 "loss_cbr": s.CBR.LOSS_WEIGHT,
@@ -195,12 +207,39 @@ class SISeg(nn.Module):
         displacement, boundary_logits = self._heads(batched_inputs, shown)
         labels = self.thing_lut[self._batch(truth, self.ignore_value).long()]
         small = downsample_batch(labels, displacement.shape[-2:])
-        losses = displacement_losses(displacement, small, self.pair_sampler, self.ignore_value)
-        losses["loss_cbr"] = boundary_loss(
-            boundary_logits, small, self.pair_sampler, self.ignore_value
-        )
+        pairs = self._pair_labels(batched_inputs, small)
+        losses = displacement_losses(displacement, pairs, self.pair_sampler, PAIR_IGNORE)
+        losses["loss_cbr"] = boundary_loss(boundary_logits, pairs, self.pair_sampler, PAIR_IGNORE)
+        if self.supervision != "semantic":
+            instances = torch.where(self._instance_images(batched_inputs)[:, None, None], pairs, 0)
+            losses["loss_dfm_offset"] = offset_loss(displacement, instances)
         self._update_bias(displacement.detach(), small)
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
+
+    def _instance_images(self, batched_inputs: List[dict]) -> torch.Tensor:
+        """(N,) bool: which images are supervised by their instance ids."""
+        has = torch.tensor(["instance_ids" in x for x in batched_inputs], device=self.device)
+        if self.supervision == "semantic":
+            return torch.zeros_like(has)
+        if self.supervision == "instance" and not has.all():
+            missing = [x.get("file_name") for x in batched_inputs if "instance_ids" not in x]
+            raise KeyError(
+                f"MODEL.SISEG.SUPERVISION 'instance' needs instance annotations on every training "
+                f"image; none for {missing[:3]}: use 'mixed' or a dataset with instances"
+            )
+        return has
+
+    def _pair_labels(self, batched_inputs: List[dict], things: torch.Tensor) -> torch.Tensor:
+        """(N, h, w) labels whose equal pairs are "same instance": the thing classes, or
+        instance ids (0 background, PAIR_IGNORE unknown) for instance-supervised images."""
+        pairs = torch.where(things == self.ignore_value, PAIR_IGNORE, things)
+        use = self._instance_images(batched_inputs)
+        if not use.any():
+            return pairs
+        ids = [x.get("instance_ids", torch.zeros_like(x["sem_seg"])) for x in batched_inputs]
+        ids = downsample_batch(self._batch(ids, PAIR_IGNORE).long(), things.shape[-2:])
+        ids = torch.where(pairs == 0, 0, torch.where((ids > 0) & (pairs > 0), ids, PAIR_IGNORE))
+        return torch.where(use[:, None, None], ids, pairs)
 
     @torch.no_grad()
     def _update_bias(self, displacement: torch.Tensor, labels: torch.Tensor):

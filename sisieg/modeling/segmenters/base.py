@@ -38,11 +38,20 @@ class SemanticPrediction:
 
 
 class FrozenSegmenter(nn.Module):
-    """Base class: frozen at construction and kept in eval mode."""
+    """Base class: frozen at construction and kept in eval mode.
+
+    Its weights come from its own files, loaded once at construction, so they stay out of
+    the enclosing model's checkpoints: the model's ``state_dict()`` leaves them out, and
+    loading a SISeg checkpoint neither overwrites them nor reports them missing (one saved
+    with another segmenter, or with segmenter weights in it, loads the same). The
+    segmenter's own ``state_dict()`` / ``load_state_dict()`` are unaffected.
+    """
 
     def freeze(self):
         """Call at the end of ``__init__``, after the weights are loaded."""
         self.requires_grad_(False)
+        self.register_state_dict_post_hook(_drop_own_entries)
+        self.register_load_state_dict_pre_hook(_keep_own_weights)
         return self.train(False)
 
     def train(self, mode: bool = True):
@@ -50,6 +59,22 @@ class FrozenSegmenter(nn.Module):
 
     def forward(self, batched_inputs: List[dict]) -> List[SemanticPrediction]:
         raise NotImplementedError
+
+
+def _drop_own_entries(module, state_dict, prefix, local_metadata):
+    """State-dict hook: inside another model (``prefix`` set), leave the weights out."""
+    if prefix:
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            del state_dict[key]
+
+
+def _keep_own_weights(module, state_dict, prefix, *args):
+    """Load pre-hook: inside another model, replace the checkpoint's entries by the current
+    weights, so loading leaves them unchanged and reports nothing missing or unexpected."""
+    if prefix:
+        for key in [k for k in state_dict if k.startswith(prefix)]:
+            del state_dict[key]
+        state_dict.update({prefix + k: v for k, v in module.state_dict().items()})
 
 
 def build_segmenter(cfg) -> FrozenSegmenter:

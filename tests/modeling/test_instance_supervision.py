@@ -1,0 +1,107 @@
+"""Instance-aware training: exact centroid targets, per-image choice of labels, mapper ids."""
+import pytest
+import torch
+from detectron2.data import DatasetCatalog
+from detectron2.modeling import build_model
+
+from sisieg.data.dataset_mapper import SISegDatasetMapper
+from sisieg.data.datasets.shapes import register_shapes_split
+from sisieg.data.instance_ids import has_instance_labels
+from sisieg.engine import build_config
+from sisieg.modeling.instance_inference import InstanceInference
+from sisieg.modeling.losses import centroid_offsets, offset_loss
+from sisieg.modeling.meta_arch import PAIR_IGNORE
+
+CONFIG = "configs/shapes/siseg_oracle_R18_bs8_2k.yaml"
+
+
+def test_centroid_offsets_are_exact():
+    ids = torch.zeros(1, 4, 6, dtype=torch.long)
+    ids[0, 0:2, 0:3] = 1  # centroid (0.5, 1.0)
+    ids[0, 1:4, 4] = 2  # centroid (2.0, 4.0)
+    ids[0, 3, 0] = PAIR_IGNORE
+    offsets = centroid_offsets(ids)
+    assert torch.equal(offsets[0, :, 0, 0], torch.tensor([0.5, 1.0]))
+    assert torch.equal(offsets[0, :, 1, 2], torch.tensor([-0.5, -1.0]))
+    assert torch.equal(offsets[0, :, 3, 4], torch.tensor([-1.0, 0.0]))
+    assert torch.equal(offsets[0, :, 3, 0], torch.zeros(2))  # ignored pixels: no target
+    assert offset_loss(offsets, ids) == 0
+    assert offset_loss(torch.zeros_like(offsets), ids) > 0
+
+
+def two_touching(instance_ids: bool):
+    sem = torch.zeros(128, 128, dtype=torch.long)
+    sem[32:96, 16:64] = 1
+    sem[32:96, 64:112] = 1
+    record = {"image": torch.zeros(3, 128, 128, dtype=torch.uint8), "sem_seg": sem, "file_name": "x"}
+    if instance_ids:
+        ids = torch.zeros_like(sem)
+        ids[32:96, 16:64] = 1
+        ids[32:96, 64:112] = 2
+        record["instance_ids"] = ids
+    return record
+
+
+@pytest.mark.parametrize("supervision", ["mixed", "instance"])
+def test_each_image_gets_its_own_kind_of_pair_labels(supervision):
+    cfg = build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", supervision])
+    model = build_model(cfg)
+    batch = [two_touching(True), two_touching(supervision == "instance")]
+    things = torch.zeros(2, 32, 32, dtype=torch.long)
+    things[:, 8:24, 4:28] = 1
+    pairs = model._pair_labels(batch, things)
+    assert set(pairs[0].unique().tolist()) == {0, 1, 2}  # two instances on the first image
+    second = {0, 1, 2} if supervision == "instance" else {0, 1}
+    assert set(pairs[1].unique().tolist()) == second
+    losses = model.train()(batch)
+    assert set(losses) == {"loss_dfm_fg", "loss_dfm_bg", "loss_cbr", "loss_dfm_offset"}
+    assert all(torch.isfinite(v) for v in losses.values())
+
+
+def test_instance_supervision_needs_instances_on_every_image():
+    model = build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "instance"])).train()
+    with pytest.raises(KeyError, match="instance annotations on every training image"):
+        model([two_touching(True), two_touching(False)])
+
+
+def test_semantic_supervision_ignores_instance_ids():
+    model = build_model(build_config(CONFIG)).train()
+    things = torch.zeros(1, 32, 32, dtype=torch.long)
+    things[:, 8:24, 4:28] = 1
+    assert torch.equal(model._pair_labels([two_touching(True)], things), things)
+    assert "loss_dfm_offset" not in model([two_touching(True)])
+
+
+def test_mapper_carries_instance_ids_through_the_augmentations(tmp_path):
+    register_shapes_split("sisieg_test_instance_ids", str(tmp_path), "tiny_train", 4, (128, 128), 0)
+    cfg = build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "mixed"])
+    mapper = SISegDatasetMapper(cfg, is_train=True)
+    for record in DatasetCatalog.get("sisieg_test_instance_ids"):
+        x = mapper(record)
+        assert x["instance_ids"].shape == x["sem_seg"].shape
+        assert torch.equal(x["instance_ids"] > 0, x["sem_seg"] > 0)  # they partition the things
+        assert x["instance_ids"].max() == len(record["annotations"]) or x["image"].shape[-1] < 128
+    DatasetCatalog.remove("sisieg_test_instance_ids")
+
+
+def test_instance_label_fraction_is_a_fixed_choice():
+    records = [{"file_name": f"img_{k}.png"} for k in range(2000)]
+    chosen = [has_instance_labels(r, 0.1) for r in records]
+    assert 0.07 < sum(chosen) / len(chosen) < 0.13
+    assert chosen == [has_instance_labels(r, 0.1) for r in records]
+    assert all(has_instance_labels(r, 1.0) for r in records[:10])
+
+
+def test_connectivity_safeguard_stops_a_field_that_merges_separate_objects():
+    things = torch.zeros(96, 96, dtype=torch.long)
+    things[16:48, 8:40] = 1
+    things[56:88, 56:88] = 1  # not connected to the first
+    field = torch.zeros(2, 24, 24)
+    ys, xs = torch.meshgrid(torch.arange(24.0), torch.arange(24.0), indexing="ij")
+    field[0], field[1] = 12 - ys, 12 - xs  # everything points at one spot between them
+    field = field * (things[::4, ::4] > 0)
+    things[44:52, 44:52] = 1  # a small object at that spot, so a centroid region exists there
+    on = InstanceInference(use_random_walk=False, centroid_threshold=2.5)
+    off = InstanceInference(use_random_walk=False, split_by_semantic_connectivity=False)
+    assert len(off.displacement(field, torch.zeros(24, 24), things, (96, 96))) == 1
+    assert len(on.displacement(field, torch.zeros(24, 24), things, (96, 96))) == 3
