@@ -47,7 +47,9 @@ def add_sisieg_config(cfg):
 
     _C.INFERENCE = CN()
     _C.INFERENCE.REFINE_ITERS = 99  # displacement refinement iterations (Eq. 11)
-    _C.INFERENCE.CENTROID_THRESHOLD = 2.5  # |D| below this (feature pixels) marks centroid regions
+    _C.INFERENCE.CENTROID_THRESHOLD = 2.5  # |D| below this (feature pixels) marks centroid regions (IRNet)
+    _C.INFERENCE.CENTROID_RELATIVE_THRESHOLD = 0.3  # x object radius sqrt(area/pi), capped by the above; 0 = off
+    _C.INFERENCE.CENTROID_MIN_THRESHOLD = 0.75  # floor of the relative threshold (feature pixels)
     _C.INFERENCE.RANDOM_WALK = True  # sharpen masks by the boundary-aware random walk (Eq. 17-18)
     _C.INFERENCE.RANDOM_WALK_BETA = 10.0  # affinity exponent beta
     _C.INFERENCE.RANDOM_WALK_STEPS = 256  # random-walk steps (Eq. 18)

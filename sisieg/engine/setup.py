@@ -9,6 +9,7 @@ from detectron2.engine import default_setup
 from detectron2.utils import comm
 
 from ..config import add_sisieg_config
+from ..data.datasets import register_coco_format_entries
 
 logger = logging.getLogger(__name__)
 
@@ -17,13 +18,15 @@ def build_config(config_file: str = "", opts=()):
     """A frozen config: Detectron2 defaults + SISeg keys + the file + ``KEY VALUE`` overrides.
 
     ``MODEL.DEVICE cuda`` on a machine without CUDA falls back to the CPU with a warning
-    instead of crashing deep inside the first forward pass.
+    instead of crashing deep inside the first forward pass. The COCO-format datasets of
+    ``DATASETS.SISEG_COCO`` are registered (idempotently).
     """
     cfg = get_cfg()
     add_sisieg_config(cfg)
     if config_file:
         cfg.merge_from_file(config_file)
     cfg.merge_from_list(list(opts))
+    register_coco_format_entries(cfg.DATASETS.SISEG_COCO)
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         logger.warning("MODEL.DEVICE=%s but CUDA is not available: using the CPU", cfg.MODEL.DEVICE)
         cfg.MODEL.DEVICE = "cpu"

@@ -24,14 +24,27 @@ def semantic_components(thing_map: torch.Tensor) -> Tuple[torch.Tensor, torch.Te
     return components, torch.cat(classes)
 
 
+def centroid_thresholds(
+    components: torch.Tensor, relative: float, minimum: float, maximum: float
+):
+    """|D| threshold of the centroid regions, following object scale: ``relative`` x the
+    equivalent-disk radius sqrt(area / pi) of the pixel's semantic component, clamped to
+    [minimum, maximum] (feature pixels). ``relative`` <= 0: ``maximum`` everywhere (IRNet)."""
+    if relative <= 0:
+        return maximum
+    area = torch.bincount(components.flatten()).float()[components]
+    return (relative * torch.sqrt(area / torch.pi)).clamp(min=minimum, max=maximum)
+
+
 def group_by_displacement(
     displacement: torch.Tensor,
     thing_map: torch.Tensor,
     refine_iters: int,
-    centroid_threshold: float,
+    centroid_threshold,
 ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Paper Eq. 11-12: refine the field, find centroid regions, give each thing pixel the
-    region its refined endpoint lands in. Returns (assignment, 0 = none; centroid regions)."""
+    """Paper Eq. 11-12: refine the field, find centroid regions (|D| below
+    ``centroid_threshold``, a number or an (h, w) map), give each thing pixel the region its
+    refined endpoint lands in. Returns (assignment, 0 = none; centroid regions)."""
     foreground = thing_map > 0
     centroids, _ = find_centroid_regions(displacement, foreground, centroid_threshold)
     endpoints = refine_displacement(displacement, refine_iters, mask=foreground)
@@ -39,16 +52,16 @@ def group_by_displacement(
 
 
 def split_by_semantic_components(
-    assignment: torch.Tensor, thing_map: torch.Tensor
+    assignment: torch.Tensor, components: torch.Tensor, component_class: torch.Tensor
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """Make every instance lie inside one connected region of one class.
 
     An instance is (centroid group x semantic component); a component that no pixel was
     assigned in becomes one instance, so no semantic region is lost. Unassigned pixels of
-    other components stay 0 (the random walk decides them). Returns (instance map, 0 =
-    none, 1..n; class of each instance, index 0 = background).
+    other components stay 0 (the random walk decides them). ``components``,
+    ``component_class``: from :func:`semantic_components`. Returns (instance map, 0 = none,
+    1..n; class of each instance, index 0 = background).
     """
-    components, component_class = semantic_components(thing_map)
     num_components = int(component_class.numel()) - 1
     assigned = (assignment > 0) & (components > 0)
     key = assignment * (num_components + 1) + components

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from detectron2.structures import BitMasks, Instances
 
-from .grouping import group_by_displacement, majority_class, semantic_components
-from .grouping import split_by_semantic_components
+from .grouping import centroid_thresholds, group_by_displacement, majority_class
+from .grouping import semantic_components, split_by_semantic_components
 from .postprocessing import neighbour_affinity, random_walk
 
 GROUPINGS = ("displacement", "connected_components")
@@ -29,6 +29,8 @@ class InstanceInference:
     grouping: str = "displacement"
     refine_iters: int = 99
     centroid_threshold: float = 2.5
+    centroid_relative: float = 0.3
+    centroid_minimum: float = 0.75
     use_random_walk: bool = True
     walk_radius: int = 5
     walk_beta: float = 10.0
@@ -49,6 +51,8 @@ class InstanceInference:
             grouping=s.GROUPING,
             refine_iters=i.REFINE_ITERS,
             centroid_threshold=i.CENTROID_THRESHOLD,
+            centroid_relative=i.CENTROID_RELATIVE_THRESHOLD,
+            centroid_minimum=i.CENTROID_MIN_THRESHOLD,
             use_random_walk=i.RANDOM_WALK,
             walk_radius=s.PAIRS.TEST_RADIUS,
             walk_beta=i.RANDOM_WALK_BETA,
@@ -87,11 +91,17 @@ class InstanceInference:
             trace: if a dict, receives the intermediate maps (for pictures and debugging).
         """
         small_things = downsample_labels(thing_map, displacement.shape[-2:])
+        components, component_class = semantic_components(small_things)
+        threshold = centroid_thresholds(
+            components, self.centroid_relative, self.centroid_minimum, self.centroid_threshold
+        )
         assignment, centroids = group_by_displacement(
-            displacement, small_things, self.refine_iters, self.centroid_threshold
+            displacement, small_things, self.refine_iters, threshold
         )
         if self.split_by_semantic_connectivity:
-            instances, instance_class = split_by_semantic_components(assignment, small_things)
+            instances, instance_class = split_by_semantic_components(
+                assignment, components, component_class
+            )
         else:
             instances = relabel_contiguous(assignment)
             instance_class = majority_class(instances, small_things, int(instances.max()))

@@ -1,4 +1,5 @@
 """InstanceInference on hand-made fields: grouping, the connectivity safeguard, outputs."""
+import pytest
 import torch
 
 from sisieg.modeling.grouping import semantic_components, split_by_semantic_components
@@ -105,7 +106,7 @@ def test_split_never_joins_unconnected_regions_and_keeps_orphan_regions():
     assignment = torch.zeros_like(things)
     assignment[1:4, 1:4] = 1
     assignment[8:11, 8:11] = 1  # a field that tries to merge a and b into one instance
-    instances, classes = split_by_semantic_components(assignment, things)
+    instances, classes = split_by_semantic_components(assignment, *semantic_components(things))
     assert instances.max() == 3
     a, b, c = instances[2, 2], instances[9, 9], instances[2, 9]
     assert len({int(a), int(b), int(c)}) == 3
@@ -119,3 +120,18 @@ def test_semantic_components_per_class():
     assert components.max() == 4  # two components of class 1 on the last row, one on the first
     assert sorted(classes[1:].tolist()) == [1, 1, 1, 2]
     assert components[0, 0] == components[0, 1] != components[0, 2]
+
+
+def test_centroid_threshold_follows_object_scale():
+    from sisieg.modeling.grouping import centroid_thresholds
+
+    things = torch.zeros(40, 40, dtype=torch.long)
+    things[0:2, 0:2] = 1  # area 4: radius 1.1 -> floored to the minimum
+    things[10:40, 10:40] = 1  # area 900: radius 16.9 -> 0.3 x 16.9 = 5.1, capped at 2.5
+    things[4:8, 30:38] = 1  # area 32: radius 3.2 -> 0.96
+    components, _ = semantic_components(things)
+    threshold = centroid_thresholds(components, 0.3, 0.75, 2.5)
+    assert threshold[0, 0] == pytest.approx(0.75)
+    assert threshold[20, 20] == pytest.approx(2.5)
+    assert threshold[5, 33] == pytest.approx(0.3 * (32 / torch.pi) ** 0.5)
+    assert centroid_thresholds(components, 0.0, 0.75, 2.5) == 2.5  # IRNet's constant

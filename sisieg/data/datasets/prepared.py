@@ -6,9 +6,8 @@ def require_prepared(path, dataset_name: str, prepare_command: str):
     """FileNotFoundError naming ``path`` and the command that writes it, when it is missing."""
     if not os.path.exists(path):
         raise FileNotFoundError(
-            f"dataset {dataset_name}: {path} not found. Download the dataset and run "
-            f"`{prepare_command}` (root: --root or $DETECTRON2_DATASETS, which must be the same "
-            f"as when sisieg was imported)"
+            f"dataset {dataset_name}: {path} not found. With the dataset downloaded under "
+            f"$DETECTRON2_DATASETS (default ./datasets), run `{prepare_command}`"
         )
 
 

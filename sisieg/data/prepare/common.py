@@ -1,0 +1,60 @@
+"""Shared by the prepare scripts: arguments, root and input checks, the final count check."""
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..dataset_root import dataset_root
+
+logger = logging.getLogger(__name__)
+
+
+def parse_args(description: str, argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument(
+        "--root", default=None, help="dataset root (default: $DETECTRON2_DATASETS, else ./datasets)"
+    )
+    parser.add_argument("--force", action="store_true", help="rewrite outputs that already exist")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser.parse_args(argv)
+
+
+def resolve_root(root=None) -> Path:
+    """The dataset root as an absolute path; SystemExit when it is not a folder."""
+    path = Path(root if root is not None else dataset_root()).expanduser().resolve()
+    if not path.is_dir():
+        raise SystemExit(
+            f"dataset root {path} not found: pass --root or set $DETECTRON2_DATASETS to the folder "
+            f"that holds the datasets"
+        )
+    return path
+
+
+def require(path: Path, what: str) -> Path:
+    """``path``; SystemExit naming it when it does not exist."""
+    if not path.exists():
+        raise SystemExit(f"{what} not found: expected {path}")
+    return path
+
+
+def check_counts(dataset: str, found: dict, expected: dict) -> bool:
+    """Log the images found per split against the full dataset's; a shortfall or excess is a
+    warning (partial trees are allowed), not an error. True when every count matches."""
+    matches = True
+    for split, count in found.items():
+        want = expected.get(split)
+        if count == want:
+            logger.info("%s %s: %d images, as expected", dataset, split, count)
+        else:
+            matches = False
+            logger.warning(
+                "%s %s: %d images found, the full dataset has %s (partial or modified tree?)",
+                dataset, split, count, f"{want:,}" if want is not None else "?",
+            )
+    return matches
+
+
+def run_cli(main):
+    """Run ``main(argv)`` as a command: INFO logging to stderr, a SystemExit message on errors."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    main(sys.argv[1:])

@@ -1,0 +1,65 @@
+"""Prepare PASCAL VOC 2012 + SBD for sisieg: ``python -m sisieg.data.prepare.voc_sbd [--root DIR]``.
+
+Reads ``VOC2012/`` and ``SBD/dataset/`` under the root and writes (see
+``sisieg.data.datasets.voc``) the train_aug labels and list and the COCO instance files of
+VOC's train and val segmentation images; then checks the counts (10,582 / 1,464 / 1,449).
+"""
+import json
+import logging
+
+from ..atomic_io import remove_leftovers, write_json_atomically
+from ..datasets.voc import EXPECTED_COUNTS, VocLayout
+from .common import check_counts, parse_args, require, resolve_root, run_cli
+from .voc_instances import voc_instance_coco
+from .voc_train_aug import prepare_train_aug
+
+logger = logging.getLogger(__name__)
+
+
+def check_inputs(layout: VocLayout):
+    """SystemExit naming the first expected input that is missing."""
+    require(layout.voc, "PASCAL VOC 2012 folder")
+    require(layout.images, "VOC images")
+    require(layout.class_pngs, "VOC class labels")
+    require(layout.object_pngs, "VOC instance labels")
+    for split in ("train", "val"):
+        require(layout.split_list(split), f"VOC segmentation {split} list")
+    require(layout.sbd, "SBD folder")
+    require(layout.sbd_cls, "SBD class labels")
+    for split in ("train", "val"):
+        require(layout.sbd_list(split), f"SBD {split} list")
+
+
+def prepare_instance_json(layout: VocLayout, split: str, force=False, progress=True) -> int:
+    """Write the COCO file of ``split`` unless it exists; return its number of images."""
+    path = layout.instance_json(split)
+    remove_leftovers(path.parent)
+    if path.is_file() and not force:
+        logger.info("%s exists: kept (--force rewrites it)", path)
+        return len(json.loads(path.read_text(encoding="utf-8"))["images"])
+    coco, left_out = voc_instance_coco(layout, split, progress)
+    if left_out:
+        logger.warning(
+            "VOC %s: %d images left out (JPEG, SegmentationClass or SegmentationObject missing), "
+            "e.g. %s", split, len(left_out), left_out[0],
+        )
+    write_json_atomically(path, coco)
+    logger.info("%s: %d images, %d instances", path, len(coco["images"]), len(coco["annotations"]))
+    return len(coco["images"])
+
+
+def main(argv=None) -> dict:
+    """Prepare everything; return the images per split ({"train_aug", "train", "val"})."""
+    args = parse_args("Prepare PASCAL VOC 2012 + SBD for sisieg.", argv)
+    layout = VocLayout(resolve_root(args.root))
+    check_inputs(layout)
+    progress = not args.no_progress
+    counts = {"train_aug": len(prepare_train_aug(layout, args.force, progress))}
+    for split in ("train", "val"):
+        counts[split] = prepare_instance_json(layout, split, args.force, progress)
+    check_counts("VOC 2012", counts, EXPECTED_COUNTS)
+    return counts
+
+
+if __name__ == "__main__":
+    run_cli(main)
