@@ -11,18 +11,16 @@ A finished training (model_final.pth) is reused; ``--retrain`` starts over.
 """
 import argparse
 import json
-import logging
 import os
 import time
 
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.utils.logger import setup_logger
 
 from sisieg.data.dataset_mapper import SISegDatasetMapper
-from sisieg.engine import Trainer, build_config
-from sisieg.engine.timing import ForwardTimer
+from sisieg.engine import build_config
+from sisieg.engine.runs import evaluate, load_model, train_if_needed, with_options
 from sisieg.evaluation import results_table
 from sisieg.visualization import save_grid
 from sisieg.visualization.prediction_panels import TITLES, prediction_rows
@@ -40,33 +38,6 @@ def parse_args():
     return parser.parse_args()
 
 
-def train(cfg, retrain: bool) -> str:
-    """Train unless a final model exists; return its path."""
-    weights = os.path.join(cfg.OUTPUT_DIR, "model_final.pth")
-    if os.path.exists(weights) and not retrain:
-        logging.getLogger("sisieg").info(f"Reusing {weights} (--retrain to train again)")
-        return weights
-    train_cfg = cfg.clone()
-    train_cfg.defrost()
-    train_cfg.DATASETS.TEST = ()  # evaluation comes after, for both methods alike
-    train_cfg.freeze()
-    trainer = Trainer(train_cfg)
-    trainer.resume_or_load(resume=not retrain)
-    trainer.train()
-    return weights
-
-
-def build_method(cfg, grouping: str, weights: str):
-    method_cfg = cfg.clone()
-    method_cfg.defrost()
-    method_cfg.MODEL.SISEG.GROUPING = grouping
-    method_cfg.OUTPUT_DIR = os.path.join(cfg.OUTPUT_DIR, f"eval_{grouping}")
-    method_cfg.freeze()
-    model = Trainer.build_model(method_cfg)
-    DetectionCheckpointer(model).load(weights)
-    return method_cfg, model.eval()
-
-
 def main():
     args = parse_args()
     start = time.perf_counter()
@@ -77,15 +48,15 @@ def main():
     val = cfg.DATASETS.TEST[0]
     for name in (*cfg.DATASETS.TRAIN, val):
         logger.info(f"{name}: {len(DatasetCatalog.get(name))} images")  # generated on first use
-    weights = train(cfg, args.retrain)
+    weights = train_if_needed(cfg, args.retrain)
 
-    rows, models = [], {}
+    rows, cfgs = [], {}
     for method, grouping in METHODS:
-        method_cfg, model = build_method(cfg, grouping, weights)
-        timer = ForwardTimer(model)
-        results = Trainer.test(method_cfg, timer)
-        rows.append((method, results, {"s / image (CPU)": f"{timer.seconds_per_image:.3f}"}))
-        models[grouping] = model
+        cfgs[grouping] = with_options(cfg, [
+            "MODEL.SISEG.GROUPING", grouping, "OUTPUT_DIR", os.path.join(cfg.OUTPUT_DIR, f"eval_{grouping}"),
+        ])
+        results, seconds = evaluate(cfgs[grouping], weights)
+        rows.append((method, results, {"s / image (CPU)": f"{seconds:.3f}"}))
     table = results_table(rows)
     with open(os.path.join(cfg.OUTPUT_DIR, "results.md"), "w") as f:
         f.write(f"Val split `{val}`, ground-truth semantic masks in, config `{args.config_file}`.\n\n")
@@ -95,10 +66,8 @@ def main():
 
     records = DatasetCatalog.get(val)[: args.pictures]
     mapper = SISegDatasetMapper(cfg, is_train=False)
-    picture_rows = prediction_rows(
-        records, mapper, models["displacement"], models["connected_components"],
-        MetadataCatalog.get(val), cfg.INPUT.FORMAT,
-    )
+    models = [load_model(cfgs[grouping], weights) for _, grouping in METHODS]
+    picture_rows = prediction_rows(records, mapper, *models, MetadataCatalog.get(val), cfg.INPUT.FORMAT)
     save_grid(picture_rows, TITLES, os.path.join(cfg.OUTPUT_DIR, "pictures.png"))
     print("\n" + table)
     print(f"Written to {cfg.OUTPUT_DIR}: results.md, results.json, pictures.png "

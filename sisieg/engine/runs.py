@@ -1,0 +1,48 @@
+"""Train-if-needed and evaluate-a-variant: the steps shared by the main job and sweeps."""
+import logging
+import os
+from typing import Sequence, Tuple
+
+from detectron2.checkpoint import DetectionCheckpointer
+
+from .timing import ForwardTimer
+from .trainer import Trainer
+
+logger = logging.getLogger(__name__)
+
+
+def with_options(cfg, opts: Sequence = ()):
+    """A frozen copy of ``cfg`` with ``KEY VALUE`` overrides (values parsed as in YACS)."""
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.merge_from_list(list(opts))
+    cfg.freeze()
+    return cfg
+
+
+def train_if_needed(cfg, retrain: bool = False) -> str:
+    """Train (resuming an interrupted run) unless ``OUTPUT_DIR/model_final.pth`` exists;
+    return the weights. No evaluation during training: callers evaluate what they need."""
+    weights = os.path.join(cfg.OUTPUT_DIR, "model_final.pth")
+    if os.path.exists(weights) and not retrain:
+        logger.info(f"Reusing {weights}")
+        return weights
+    trainer = Trainer(with_options(cfg, ["DATASETS.TEST", "()"]))
+    trainer.resume_or_load(resume=not retrain)
+    trainer.train()
+    return weights
+
+
+def load_model(cfg, weights: str):
+    """The model of ``cfg`` with ``weights``, in eval mode."""
+    model = Trainer.build_model(cfg)
+    DetectionCheckpointer(model).load(weights)
+    return model.eval()
+
+
+def evaluate(cfg, weights: str) -> Tuple[dict, float]:
+    """COCO results on ``cfg.DATASETS.TEST[0]`` and seconds per image (batch 1, everything
+    the model does)."""
+    timer = ForwardTimer(load_model(cfg, weights))
+    results = Trainer.test(cfg, timer)
+    return results, timer.seconds_per_image
