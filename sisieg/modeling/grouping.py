@@ -1,4 +1,4 @@
-"""Grouping thing pixels into class-agnostic instances, and the connectivity safeguard.
+"""Semantic connected components, the connectivity safeguard and class assignment.
 
 ``thing_map`` everywhere: (h, w) long, 0 = background (or stuff), k = thing class k-1.
 """
@@ -6,8 +6,7 @@ from typing import Tuple
 
 import torch
 
-from .postprocessing import assign_to_centroids, connected_components, find_centroid_regions
-from .postprocessing import refine_displacement
+from .postprocessing import connected_components
 
 
 def semantic_components(thing_map: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
@@ -34,21 +33,6 @@ def centroid_thresholds(
         return maximum
     area = torch.bincount(components.flatten()).float()[components]
     return (relative * torch.sqrt(area / torch.pi)).clamp(min=minimum, max=maximum)
-
-
-def group_by_displacement(
-    displacement: torch.Tensor,
-    thing_map: torch.Tensor,
-    refine_iters: int,
-    centroid_threshold,
-) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Paper Eq. 11-12: refine the field, find centroid regions (|D| below
-    ``centroid_threshold``, a number or an (h, w) map), give each thing pixel the region its
-    refined endpoint lands in. Returns (assignment, 0 = none; centroid regions)."""
-    foreground = thing_map > 0
-    centroids, _ = find_centroid_regions(displacement, foreground, centroid_threshold)
-    endpoints = refine_displacement(displacement, refine_iters, mask=foreground)
-    return assign_to_centroids(endpoints, centroids, foreground), centroids
 
 
 def split_by_semantic_components(

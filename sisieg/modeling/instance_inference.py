@@ -8,16 +8,18 @@ every instance inside its class; score = objectness x class score (Eq. 13).
 The ``connected_components`` grouping skips the networks: one instance per connected
 region of each class, the trivial baseline.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
 from detectron2.structures import BitMasks, Instances
 
-from .grouping import centroid_thresholds, group_by_displacement, majority_class
-from .grouping import semantic_components, split_by_semantic_components
-from .postprocessing import neighbour_affinity, random_walk
+from ..utils import StageTimer
+from .grouping import centroid_thresholds, majority_class, semantic_components
+from .grouping import split_by_semantic_components
+from .postprocessing import assign_to_centroids, find_centroid_regions, neighbour_affinity
+from .postprocessing import random_walk, refine_displacement
 
 GROUPINGS = ("displacement", "connected_components")
 
@@ -41,6 +43,7 @@ class InstanceInference:
     split_by_semantic_connectivity: bool = True
     min_area: int = 16
     max_detections: int = 100
+    timer: StageTimer = field(default_factory=StageTimer, repr=False, compare=False)
 
     @classmethod
     def from_config(cls, cfg) -> "InstanceInference":
@@ -67,9 +70,11 @@ class InstanceInference:
 
     def connected_components(self, thing_map: torch.Tensor, output_size, class_probs=None):
         """The baseline: one instance per connected region of each thing class."""
-        instances, instance_class = semantic_components(thing_map)
-        scores = torch.ones(instance_class.numel(), device=thing_map.device)
-        return self.to_instances(instances, instance_class, scores, output_size, class_probs)
+        with self.timer("centroids+components"):
+            instances, instance_class = semantic_components(thing_map)
+        with self.timer("output"):
+            scores = torch.ones(instance_class.numel(), device=thing_map.device)
+            return self.to_instances(instances, instance_class, scores, output_size, class_probs)
 
     def displacement(
         self,
@@ -90,40 +95,49 @@ class InstanceInference:
             class_probs: (K+1, H, W) thing-class probabilities (index 0 background), or None.
             trace: if a dict, receives the intermediate maps (for pictures and debugging).
         """
-        small_things = downsample_labels(thing_map, displacement.shape[-2:])
-        components, component_class = semantic_components(small_things)
-        threshold = centroid_thresholds(
-            components, self.centroid_relative, self.centroid_minimum, self.centroid_threshold
-        )
-        assignment, centroids = group_by_displacement(
-            displacement, small_things, self.refine_iters, threshold
-        )
-        if self.split_by_semantic_connectivity:
-            instances, instance_class = split_by_semantic_components(
-                assignment, components, component_class
+        timer = self.timer
+        with timer("centroids+components"):
+            small_things = downsample_labels(thing_map, displacement.shape[-2:])
+            foreground = small_things > 0
+            components, component_class = semantic_components(small_things)
+            threshold = centroid_thresholds(
+                components, self.centroid_relative, self.centroid_minimum, self.centroid_threshold
             )
-        else:
-            instances = relabel_contiguous(assignment)
-            instance_class = majority_class(instances, small_things, int(instances.max()))
+            centroids, _ = find_centroid_regions(displacement, foreground, threshold)
+        with timer("refinement"):
+            endpoints = refine_displacement(displacement, self.refine_iters, mask=foreground)
+        with timer("centroids+components"):
+            assignment = assign_to_centroids(endpoints, centroids, foreground)
+            instances, instance_class = self.split(assignment, small_things, components, component_class)
         num = int(instance_class.numel()) - 1
         if trace is not None:
             trace.update(centroids=centroids, assignment=assignment, seeds=instances)
         if num == 0:
             empty = torch.zeros_like(thing_map)
             return self.to_instances(empty, instance_class, torch.zeros(1), output_size, None)
-        seeds = label_masks(instances, num).float() * (1 - boundary)
-        if self.use_random_walk:
-            semantic = small_things if self.within_semantic_region else None
-            weights, offsets = neighbour_affinity(boundary, self.walk_radius, self.walk_beta, semantic)
-            seeds = random_walk(seeds, weights, offsets, self.walk_steps, self.walk_tol)
-        scores = upsample_scores(seeds, thing_map.shape)
-        scores = scores / scores.max().clamp(min=1e-8)
-        background = torch.full_like(scores[:1], self.background_score)
-        labels = torch.cat([background, scores]).argmax(dim=0)
-        if self.within_semantic_region:
-            labels = torch.where(thing_map == instance_class[labels], labels, 0)
-        objectness = mean_per_label(scores, labels, num)
-        return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
+        with timer("random walk"):
+            seeds = label_masks(instances, num).float() * (1 - boundary)
+            if self.use_random_walk:
+                semantic = small_things if self.within_semantic_region else None
+                weights, offsets = neighbour_affinity(boundary, self.walk_radius, self.walk_beta, semantic)
+                seeds = random_walk(seeds, weights, offsets, self.walk_steps, self.walk_tol)
+        with timer("output"):
+            scores = upsample_scores(seeds, thing_map.shape)
+            scores = scores / scores.max().clamp(min=1e-8)
+            background = torch.full_like(scores[:1], self.background_score)
+            labels = torch.cat([background, scores]).argmax(dim=0)
+            if self.within_semantic_region:
+                labels = torch.where(thing_map == instance_class[labels], labels, 0)
+            objectness = mean_per_label(scores, labels, num)
+            return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
+
+    def split(self, assignment, small_things, components, component_class):
+        """Instances and their classes from the centroid assignment: split by semantic
+        connectivity (the safeguard), or each centroid group with its majority class."""
+        if self.split_by_semantic_connectivity:
+            return split_by_semantic_components(assignment, components, component_class)
+        instances = relabel_contiguous(assignment)
+        return instances, majority_class(instances, small_things, int(instances.max()))
 
     def to_instances(self, labels, instance_class, objectness, output_size, class_probs):
         """Instance id map (H, W) at input resolution -> Instances at ``output_size``."""

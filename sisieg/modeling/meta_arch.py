@@ -254,16 +254,23 @@ class SISeg(nn.Module):
             self.displacement_bias.lerp_(mean, 1 - self.bias_momentum)
 
     # ---------------------------------------------------------------- inference
+    @property
+    def timer(self):
+        """Per-stage inference times (``timer.enabled = True`` to record them)."""
+        return self.postprocess.timer
+
     @torch.no_grad()
     def inference(self, batched_inputs: List[dict], traces: List[dict] = None) -> List[dict]:
         """``traces``: optional list of dicts, one per image, filled with the intermediate
         maps (semantic mask, displacement, boundary, centroid regions, ...) for pictures."""
-        predictions = self.segmenter(batched_inputs)
-        semantic = [p.labels.to(self.device) for p in predictions]
+        with self.timer("segmenter"):
+            predictions = self.segmenter(batched_inputs)
+            semantic = [p.labels.to(self.device) for p in predictions]
         if self.postprocess.grouping == "displacement":
-            displacement, boundary_logits = self._heads(batched_inputs, semantic)
-            displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
-            boundary = boundary_logits.sigmoid()[:, 0]
+            with self.timer("backbone+heads"):
+                displacement, boundary_logits = self._heads(batched_inputs, semantic)
+                displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
+                boundary = boundary_logits.sigmoid()[:, 0]
         results = []
         for i, (x, prediction) in enumerate(zip(batched_inputs, predictions)):
             things = self.thing_lut[semantic[i]]
