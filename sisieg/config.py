@@ -76,5 +76,5 @@ def add_sisieg_config(cfg):
     cfg.DATASETS.SISEG_COCO = []  # e.g. [["my_val", "my/val.json", "my/images", ""]]
 
     cfg.TEST.SISEG = CN()
-    cfg.TEST.SISEG.NETWORK_ONLY_SPEED = False  # time only the networks (no post-processing) in FPS
+    cfg.TEST.SISEG.NETWORK_ONLY_SPEED = False  # stop after the networks: times them alone, AP meaningless
     return cfg

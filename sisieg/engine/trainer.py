@@ -10,6 +10,7 @@ from detectron2.solver.build import get_default_optimizer_params, maybe_add_grad
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
 
 from .. import HAS_COMPILED_OPS
+from .timing import ForwardTimer
 from ..data.dataset_mapper import SISegDatasetMapper
 from ..evaluation import SubsetCOCOEvaluator
 
@@ -41,6 +42,21 @@ class Trainer(DefaultTrainer):
             output_dir=output_folder,
             use_fast_impl=HAS_COMPILED_OPS,
         )
+
+    @classmethod
+    def test(cls, cfg, model, evaluators=None):
+        """Detectron2's evaluation, plus ``speed``: batch-1 seconds per image of everything
+        the model does (segmenter, networks, post-processing), per stage, and FPS."""
+        timer = model if isinstance(model, ForwardTimer) else ForwardTimer(model)
+        results = super().test(cfg, timer, evaluators)
+        speed = timer.summary()
+        logger.info(
+            "Speed: %.4f s / image (%.1f FPS) end to end, batch 1; per stage: %s",
+            speed["seconds_per_image"], speed["fps"],
+            ", ".join(f"{k[6:]} {v:.4f}" for k, v in speed.items() if k.startswith("stage_")),
+        )
+        results["speed"] = speed
+        return results
 
     @classmethod
     def build_optimizer(cls, cfg, model):

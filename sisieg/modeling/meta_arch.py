@@ -5,7 +5,7 @@ import torch
 from detectron2.config import configurable
 from detectron2.layers import ShapeSpec
 from detectron2.modeling import META_ARCH_REGISTRY, Backbone, build_backbone
-from detectron2.structures import ImageList
+from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
 from .boundary_head import BoundaryHead
@@ -50,6 +50,7 @@ class SISeg(nn.Module):
         train_pair_radius: int = 10,
         loss_weights: Dict[str, float] = None,
         bias_momentum: float = 0.99,
+        network_only: bool = False,
     ):
         """
         Args:
@@ -72,6 +73,8 @@ class SISeg(nn.Module):
             train_pair_radius: half-disk radius of training pairs (feature pixels).
             loss_weights: weights of "loss_dfm_fg", "loss_dfm_bg", "loss_cbr", "loss_dfm_offset".
             bias_momentum: EMA momentum of the mean displacement, the field's free constant.
+            network_only: inference stops after the networks and returns no instances: for
+                timing the networks alone (``TEST.SISEG.NETWORK_ONLY_SPEED``), never for AP.
         """
         super().__init__()
         if train_mask_source not in TRAIN_MASK_SOURCES:
@@ -95,6 +98,7 @@ class SISeg(nn.Module):
         self.pair_sampler = PairSampler(train_pair_radius)
         self.loss_weights = dict(loss_weights or {})
         self.bias_momentum = bias_momentum
+        self.network_only = network_only
         shapes = backbone.output_shape()
         self.size_divisibility = max(shapes[f].stride for f in self.in_features)
         self.register_buffer(
@@ -153,6 +157,7 @@ class SISeg(nn.Module):
                 "loss_cbr": s.CBR.LOSS_WEIGHT,
             },
             "bias_momentum": s.DFM.BIAS_MOMENTUM,
+            "network_only": cfg.TEST.SISEG.NETWORK_ONLY_SPEED,
         }
 
     @property
@@ -271,6 +276,8 @@ class SISeg(nn.Module):
                 displacement, boundary_logits = self._heads(batched_inputs, semantic)
                 displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
                 boundary = boundary_logits.sigmoid()[:, 0]
+        if self.network_only:
+            return [{"instances": empty_instances(x)} for x in batched_inputs]
         results = []
         for i, (x, prediction) in enumerate(zip(batched_inputs, predictions)):
             things = self.thing_lut[semantic[i]]
@@ -312,6 +319,17 @@ class SISeg(nn.Module):
         classes = self.input_encoder.num_semantic_classes
         ids = torch.arange(classes, device=self.device).view(-1, 1, 1)
         return (labels[None] == ids).to(torch.uint8)
+
+
+def empty_instances(record: dict) -> Instances:
+    """No detections, at the record's original size (network-only timing)."""
+    size = (record.get("height", record["image"].shape[-2]), record.get("width", record["image"].shape[-1]))
+    instances = Instances(size)
+    instances.pred_masks = torch.zeros(0, *size, dtype=torch.bool)
+    instances.pred_boxes = Boxes(torch.zeros(0, 4))
+    instances.scores = torch.zeros(0)
+    instances.pred_classes = torch.zeros(0, dtype=torch.long)
+    return instances
 
 
 def thing_lookup(thing_semantic_ids, num_semantic_classes, ignore_value) -> torch.Tensor:

@@ -125,3 +125,29 @@ def test_unknown_options_are_clear_errors():
         build_model(small_config("MODEL.SISEG.SEGMENTER.NAME", "nope"))
     with pytest.raises(ValueError, match="IN_FEATURES"):
         build_model(small_config("MODEL.RESNETS.OUT_FEATURES", "['res4']"))
+
+
+def test_network_only_speed_returns_no_instances_and_times_the_networks():
+    from sisieg.engine.timing import ForwardTimer
+
+    torch.manual_seed(0)
+    model = build_model(small_config("TEST.SISEG.NETWORK_ONLY_SPEED", "True")).eval()
+    timer = ForwardTimer(model)
+    (output,) = timer([scene(64, 64)])
+    assert len(output["instances"]) == 0 and output["instances"].image_size == (64, 64)
+    speed = timer.summary()
+    assert speed["stage_backbone+heads"] > 0
+    assert speed["stage_refinement"] == 0 and speed["stage_random walk"] == 0
+
+
+def test_stage_times_add_up_to_at_most_the_total(model):
+    from sisieg.engine.timing import ForwardTimer
+
+    timer = ForwardTimer(model)
+    for seed in range(2):
+        timer([scene(96, 96, seed)])
+    speed = timer.summary()
+    stages = sum(v for k, v in speed.items() if k.startswith("stage_"))
+    assert all(speed[f"stage_{s}"] > 0 for s in ("segmenter", "backbone+heads", "refinement", "random walk"))
+    assert stages <= speed["seconds_per_image"] * 1.01
+    assert speed["fps"] == pytest.approx(1 / speed["seconds_per_image"])
