@@ -28,7 +28,7 @@ def test_there_are_configs():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, REPO))
 def test_config_loads(path):
     cfg = build_config(path)
-    assert cfg.MODEL.META_ARCHITECTURE == "SISeg"
+    assert cfg.MODEL.META_ARCHITECTURE in ("SISeg", "SemanticSegmentor")  # SISeg, its segmenters
     assert cfg.MODEL.DEVICE in ("cpu", "cuda") or cfg.MODEL.DEVICE.startswith("cuda:")
 
 

@@ -22,7 +22,8 @@ def rasterize_semantic(annotations: List[dict], height: int, width: int) -> np.n
     objects = [a for a in annotations if not a.get("iscrowd", 0)]
     crowds = [a for a in annotations if a.get("iscrowd", 0)]
     masks = [_mask(a, height, width) for a in objects]
-    by_area = sorted(range(len(objects)), key=lambda i: -int(masks[i].sum()))  # stable: ties keep order
+    areas = [int(mask.sum()) for mask in masks]
+    by_area = sorted(range(len(objects)), key=lambda i: -areas[i])  # stable: ties keep their order
     for i in by_area:  # a loop over objects, each painted at once
         semantic[masks[i]] = _class_id(objects[i])
     for crowd in crowds:
@@ -33,8 +34,8 @@ def rasterize_semantic(annotations: List[dict], height: int, width: int) -> np.n
 def _mask(annotation: dict, height: int, width: int) -> np.ndarray:
     if "segmentation" not in annotation:
         raise ValueError(
-            f"annotation {annotation.get('id', '?')} has no 'segmentation': semantic masks can only "
-            f"be painted from mask annotations; give the dataset a folder of semantic PNGs instead"
+            f"annotation {annotation.get('id', '?')} has no 'segmentation': semantic masks can "
+            f"only be painted from mask annotations; give the dataset a folder of semantic PNGs"
         )
     return annotation_mask(annotation, height, width)
 

@@ -5,6 +5,7 @@ import os
 import torch
 from detectron2.data import build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import DefaultTrainer
+from detectron2.evaluation import SemSegEvaluator
 from detectron2.solver import LRMultiplier, WarmupParamScheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
@@ -18,7 +19,8 @@ logger = logging.getLogger(__name__)
 
 
 class Trainer(DefaultTrainer):
-    """One trainer for every SISeg config (and for the baselines' evaluation)."""
+    """One trainer for every config here: SISeg, its baselines, and the Detectron2 semantic
+    segmenters trained for SISeg to wrap (``SemanticSegmentor``: mIoU by SemSegEvaluator)."""
 
     @classmethod
     def build_train_loader(cls, cfg):
@@ -35,6 +37,8 @@ class Trainer(DefaultTrainer):
         """COCOEvaluator on masks and boxes, exactly as for Mask R-CNN (the C++ fast path only
         when Detectron2's compiled ops exist), plus the touching subset where it is flagged."""
         output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+        if cfg.MODEL.META_ARCHITECTURE == "SemanticSegmentor":
+            return SemSegEvaluator(dataset_name, distributed=True, output_dir=output_folder)
         return SubsetCOCOEvaluator(
             dataset_name,
             tasks=("segm", "bbox"),

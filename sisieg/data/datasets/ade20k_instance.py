@@ -24,7 +24,8 @@ from ..palette import palette_colors
 from .coco_semantic import load_coco_semantic, set_coco_semantic_metadata
 from .prepared import require_prepared
 
-CATEGORIES_FILE = Path(__file__).resolve().parents[1] / "mappings" / "ade20k_instance_categories.json"
+MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
+CATEGORIES_FILE = MAPPINGS / "ade20k_instance_categories.json"  # package data, not a dataset file
 PREPARE_COMMAND = "python -m sisieg.data.prepare.ade20k_instance"
 SPLIT_DIRS = {"train": "training", "val": "validation"}
 # Images per split of the full dataset; smaller trees only warn (see the prepare script).
@@ -39,7 +40,7 @@ def _category_table() -> dict:
 
 
 def ade20k_instance_categories() -> list:
-    """The 100 thing categories: ``{"id": benchmark id, "name", "semantic_id"}``, benchmark order."""
+    """The 100 thing categories in benchmark order: ``{"id", "name", "semantic_id"}``."""
     return [dict(c) for c in _category_table()["categories"]]
 
 
@@ -99,7 +100,8 @@ def ade20k_metadata() -> dict:
 
 def register_ade20k_split(name: str, layout: AdeLayout, split: str):
     """Register ``split`` (COCO json + the 150-class semantic PNGs) as ``name``."""
-    files = str(layout.instance_json(split)), str(layout.images(split)), str(layout.semantic_pngs(split))
+    paths = layout.instance_json(split), layout.images(split), layout.semantic_pngs(split)
+    files = tuple(str(p) for p in paths)
 
     def load():
         require_prepared(files[0], name, PREPARE_COMMAND)

@@ -55,6 +55,7 @@ def check_counts(dataset: str, found: dict, expected: dict) -> bool:
 
 
 def run_cli(main):
-    """Run ``main(argv)`` as a command: INFO logging to stderr, a SystemExit message on errors."""
+    """Run ``main`` on the command line's arguments, logging INFO and above to stderr (a
+    SystemExit raised inside prints its one-line message and exits with status 1)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
     main(sys.argv[1:])

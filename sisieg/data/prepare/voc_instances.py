@@ -25,7 +25,7 @@ def voc_instances(object_ids: np.ndarray, class_ids: np.ndarray, source: str) ->
     counts = pair_counts(object_ids[labelled], class_ids[labelled])[ids]
     unlabelled = ids[counts.sum(axis=1) == 0]
     if unlabelled.size:
-        raise ValueError(f"{source}: instances {unlabelled.tolist()} have no class 1..20 under them")
+        raise ValueError(f"{source}: instances {unlabelled.tolist()} cover no class 1..20 pixel")
     return [(int(c), object_ids == i) for i, c in zip(ids, counts.argmax(axis=1))]
 
 
@@ -44,7 +44,8 @@ def voc_instance_coco(layout: VocLayout, split: str, progress: bool = True):
             raise ValueError(f"{files[1]} and {files[2]} differ in size")
         image_id = len(images) + 1
         height, width = class_ids.shape
-        images.append({"id": image_id, "file_name": files[0].name, "height": height, "width": width})
+        image = {"id": image_id, "file_name": files[0].name, "height": height, "width": width}
+        images.append(image)
         for category, mask in voc_instances(object_ids, class_ids, str(files[2])):
             annotations.append(coco_annotation(mask, category, image_id, len(annotations) + 1))
     categories = [{"id": i + 1, "name": name} for i, name in enumerate(VOC_CLASSES)]

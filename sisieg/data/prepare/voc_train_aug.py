@@ -10,7 +10,12 @@ import logging
 
 from tqdm import tqdm
 
-from ..atomic_io import copy_atomically, remove_leftovers, save_png_atomically, write_text_atomically
+from ..atomic_io import (
+    copy_atomically,
+    remove_leftovers,
+    save_png_atomically,
+    write_text_atomically,
+)
 from ..datasets.prepared import read_stems
 from ..datasets.voc import VocLayout
 from ..palette import voc_palette

@@ -1,7 +1,7 @@
 """The ``detectron2`` segmenter: any Detectron2 model whose outputs carry ``sem_seg``.
 
 E.g. Detectron2's ``SemanticSegmentor`` with ``SemSegFPNHead``, as trained by
-``tools/train_semseg.py``. The model is built from its own config file
+``tools/train_net.py``. The model is built from its own config file
 (``MODEL.SISEG.SEGMENTER.D2_CONFIG``: Detectron2 defaults + sisieg's keys, then the file)
 and its checkpoint (``MODEL.SISEG.SEGMENTER.D2_WEIGHTS``), which must fit it exactly. It
 sees the same ``"image"`` tensors as SISeg (channels flipped when its ``INPUT.FORMAT``

@@ -76,7 +76,8 @@ class FilesSegmenter(FrozenSegmenter):
         probs = np.load(path)
         if probs.dtype not in PROB_DTYPES or probs.ndim != 3:
             raise ValueError(
-                f"{path}: expected a float16/float32 array (C, H, W), got {probs.dtype} {probs.shape}"
+                f"{path}: expected a float16/float32 array (C, H, W), "
+                f"got {probs.dtype} {probs.shape}"
             )
         if probs.shape[0] != self.num_classes:
             raise ValueError(
@@ -89,7 +90,7 @@ class FilesSegmenter(FrozenSegmenter):
     def prediction_file(self, record: dict, suffix: str) -> str:
         image = record.get("file_name")
         if image is None:
-            raise KeyError("the 'files' segmenter matches predictions by 'file_name'; the input has none")
+            raise KeyError("the 'files' segmenter finds predictions by 'file_name'; input has none")
         path = os.path.join(self.root, Path(image).stem + suffix)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"prediction for image {image} not found: expected {path}")

@@ -66,7 +66,9 @@ class TorchvisionSegmenter(FrozenSegmenter):
 
 def build_torchvision_model(arch: str) -> torch.nn.Module:
     if arch not in ARCHS:
-        raise ValueError(f"MODEL.SISEG.SEGMENTER.TORCHVISION_ARCH={arch!r}: expected one of {ARCHS}")
+        raise ValueError(
+            f"MODEL.SISEG.SEGMENTER.TORCHVISION_ARCH={arch!r}: expected one of {ARCHS}"
+        )
     builder = getattr(segmentation, arch)
     return builder(weights=None, weights_backbone=None, num_classes=len(MODEL_CLASSES))
 

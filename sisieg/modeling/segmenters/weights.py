@@ -20,17 +20,16 @@ def check_weights_match(
     wrong_shapes: Sequence[str] = (),
 ):
     """ValueError naming the file and the keys when a checkpoint does not fit the model."""
-    problems = [
-        f"{kind} ({len(keys)}): {', '.join(list(keys)[:SHOWN])}{', ...' if len(keys) > SHOWN else ''}"
-        for kind, keys in (
-            ("missing keys", missing),
-            ("unexpected keys", unexpected),
-            ("wrong shapes", wrong_shapes),
-        )
-        if keys
-    ]
+    kinds = {"missing keys": missing, "unexpected keys": unexpected, "wrong shapes": wrong_shapes}
+    problems = [f"{kind} {listed(keys)}" for kind, keys in kinds.items() if keys]
     if problems:
         raise ValueError(
             f"weights {path} do not match {model_name}: " + "; ".join(problems)
             + ". Check the architecture / config the checkpoint was trained with."
         )
+
+
+def listed(keys: Sequence[str]) -> str:
+    """``(count): first, second, ...``"""
+    more = ", ..." if len(keys) > SHOWN else ""
+    return f"({len(keys)}): " + ", ".join(list(keys)[:SHOWN]) + more
