@@ -14,7 +14,6 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ..atomic_io import remove_leftovers, write_json_atomically
 from ..datasets.ade20k_instance import (
     EXPECTED_COUNTS,
     SPLIT_DIRS,
@@ -23,7 +22,7 @@ from ..datasets.ade20k_instance import (
     json_category_id,
 )
 from .coco_instances import coco_annotation, pair_counts
-from .common import check_counts, parse_args, require, resolve_root, run_cli
+from .common import check_counts, parse_args, require, resolve_root, run_cli, write_coco_unless_present
 
 logger = logging.getLogger(__name__)
 
@@ -92,21 +91,15 @@ def check_inputs(layout: AdeLayout):
 
 def prepare_split(layout: AdeLayout, split: str, force=False, progress=True) -> int:
     """Write the COCO file of ``split`` unless it exists; return its number of images."""
-    path = layout.instance_json(split)
-    remove_leftovers(path.parent)
-    if path.is_file() and not force:
-        logger.info("%s exists: kept (--force rewrites it)", path)
-        return len(json.loads(path.read_text(encoding="utf-8"))["images"])
-    coco, left_out = ade20k_instance_coco(layout, split, progress)
-    if left_out:
-        logger.warning(
-            "ADE20K %s: %d images left out (no instance PNG in %s), e.g. %s",
-            split, len(left_out), layout.instance_pngs(split), left_out[0],
-        )
-    write_json_atomically(path, coco)
-    logger.info("%s: %d images, %d instances", path, len(coco["images"]), len(coco["annotations"]))
-    warn_missing_semantic(layout, split, coco["images"])
-    return len(coco["images"])
+    count = write_coco_unless_present(
+        layout.instance_json(split),
+        lambda: ade20k_instance_coco(layout, split, progress),
+        f"no instance PNG in {layout.instance_pngs(split)}",
+        force,
+    )
+    images = json.loads(layout.instance_json(split).read_text(encoding="utf-8"))["images"]
+    warn_missing_semantic(layout, split, images)
+    return count
 
 
 def warn_missing_semantic(layout: AdeLayout, split: str, images: list):

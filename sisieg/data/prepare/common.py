@@ -1,9 +1,12 @@
 """Shared by the prepare scripts: arguments, root and input checks, the final count check."""
 import argparse
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import Callable, List, Tuple
 
+from ..atomic_io import remove_leftovers, write_json_atomically
 from ..dataset_root import dataset_root
 
 logger = logging.getLogger(__name__)
@@ -59,3 +62,21 @@ def run_cli(main):
     SystemExit raised inside prints its one-line message and exits with status 1)."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
     main(sys.argv[1:])
+
+
+def write_coco_unless_present(
+    path: Path, build: Callable[[], Tuple[dict, List[str]]], left_out_reason: str, force=False
+) -> int:
+    """Write the COCO file ``build()`` makes to ``path`` atomically, unless a complete one is
+    there (``force`` rewrites it); warn about the images ``build`` left out. Returns the
+    number of images in the file."""
+    remove_leftovers(path.parent)
+    if path.is_file() and not force:
+        logger.info("%s exists: kept (--force rewrites it)", path)
+        return len(json.loads(path.read_text(encoding="utf-8"))["images"])
+    coco, left_out = build()
+    if left_out:
+        logger.warning("%s: %d images left out (%s), e.g. %s", path.name, len(left_out), left_out_reason, left_out[0])
+    write_json_atomically(path, coco)
+    logger.info("%s: %d images, %d instances", path, len(coco["images"]), len(coco["annotations"]))
+    return len(coco["images"])

@@ -4,12 +4,10 @@ Reads ``VOC2012/`` and ``SBD/dataset/`` under the root and writes (see
 ``sisieg.data.datasets.voc``) the train_aug labels and list and the COCO instance files of
 VOC's train and val segmentation images; then checks the counts (10,582 / 1,464 / 1,449).
 """
-import json
 import logging
 
-from ..atomic_io import remove_leftovers, write_json_atomically
 from ..datasets.voc import EXPECTED_COUNTS, VocLayout
-from .common import check_counts, parse_args, require, resolve_root, run_cli
+from .common import check_counts, parse_args, require, resolve_root, run_cli, write_coco_unless_present
 from .voc_instances import voc_instance_coco
 from .voc_train_aug import prepare_train_aug
 
@@ -32,20 +30,12 @@ def check_inputs(layout: VocLayout):
 
 def prepare_instance_json(layout: VocLayout, split: str, force=False, progress=True) -> int:
     """Write the COCO file of ``split`` unless it exists; return its number of images."""
-    path = layout.instance_json(split)
-    remove_leftovers(path.parent)
-    if path.is_file() and not force:
-        logger.info("%s exists: kept (--force rewrites it)", path)
-        return len(json.loads(path.read_text(encoding="utf-8"))["images"])
-    coco, left_out = voc_instance_coco(layout, split, progress)
-    if left_out:
-        logger.warning(
-            "VOC %s: %d images left out (JPEG, SegmentationClass or SegmentationObject missing), "
-            "e.g. %s", split, len(left_out), left_out[0],
-        )
-    write_json_atomically(path, coco)
-    logger.info("%s: %d images, %d instances", path, len(coco["images"]), len(coco["annotations"]))
-    return len(coco["images"])
+    return write_coco_unless_present(
+        layout.instance_json(split),
+        lambda: voc_instance_coco(layout, split, progress),
+        "JPEG, SegmentationClass or SegmentationObject missing",
+        force,
+    )
 
 
 def main(argv=None) -> dict:
