@@ -25,7 +25,7 @@ from sisieg.evaluation import results_table
 from sisieg.visualization import save_grid
 from sisieg.visualization.prediction_panels import TITLES, prediction_rows
 
-DEFAULT_CONFIG = "configs/shapes/siseg_oracle_R18_bs8_2k.yaml"
+DEFAULT_CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
 METHODS = (("SISeg (DFM + CBR)", "displacement"), ("connected components", "connected_components"))
 
 

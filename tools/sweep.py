@@ -20,7 +20,7 @@ from sisieg.engine import build_config
 from sisieg.engine.sweep import PLANS, run_plan
 from sisieg.evaluation import results_table
 
-DEFAULT_CONFIG = "configs/shapes/siseg_oracle_R18_bs8_2k.yaml"
+DEFAULT_CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
 
 
 def main():

@@ -12,7 +12,7 @@ from sisieg.modeling.instance_inference import InstanceInference
 from sisieg.modeling.losses import centroid_offsets, offset_loss
 from sisieg.modeling.meta_arch import PAIR_IGNORE
 
-CONFIG = "configs/shapes/siseg_oracle_R18_bs8_2k.yaml"
+CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
 
 
 def test_centroid_offsets_are_exact():

@@ -8,7 +8,7 @@ from detectron2.modeling import build_model
 from sisieg.engine import Trainer, build_config
 from sisieg.modeling.input_encoding import InputEncoder, label_palette
 
-CONFIG = "configs/shapes/siseg_oracle_R18_bs8_2k.yaml"
+CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
 
 
 def small_config(*opts):
