@@ -33,3 +33,41 @@ def test_train_then_eval_only_gives_finite_coco_metrics(tmp_path):
         for metric in ("AP", "AP50", "AP75"):
             assert math.isfinite(results[task][metric]), (task, metric)
     assert (out / "inference" / "sisieg_shapes_tiny_val" / "coco_instances_results.json").exists()
+
+
+def test_demo_draws_instances_on_images(tmp_path):
+    out = tmp_path / "out"
+    train_net(tmp_path, *TINY, "SOLVER.MAX_ITER", "1", "SOLVER.IMS_PER_BATCH", "2",
+              "TEST.EVAL_PERIOD", "0", "OUTPUT_DIR", str(out), "DATASETS.TEST", "()")
+    split = tmp_path / "datasets" / "sisieg_shapes" / "tiny_train"
+    drawn = tmp_path / "drawn"
+    env = dict(os.environ, DETECTRON2_DATASETS=str(tmp_path / "datasets"))
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "demo.py"), "--config-file", CONFIG,
+         "--input", str(split / "images"), "--semantic-dir", str(split / "semantic"),
+         "--output", str(drawn), "MODEL.WEIGHTS", str(out / "model_final.pth")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    inputs = sorted(p.name for p in (split / "images").iterdir())
+    assert sorted(p.name for p in drawn.iterdir()) == inputs
+    from PIL import Image
+
+    with Image.open(drawn / inputs[0]) as picture:
+        assert picture.mode == "RGB" and min(picture.size) >= 128
+
+
+def test_demo_names_a_missing_semantic_mask(tmp_path):
+    image = tmp_path / "photo.png"
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(image)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "demo.py"), "--config-file", CONFIG,
+         "--input", str(image), "--semantic-dir", str(masks), "--output", str(tmp_path / "o")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+    )
+    assert result.returncode != 0
+    assert f"{image}: its semantic mask {masks / 'photo.png'} does not exist" in result.stderr

@@ -64,14 +64,16 @@ def record_for(path: str, semantic_dir: str) -> dict:
 
 def main():
     args = parse_args()
+    records = [record_for(path, args.semantic_dir) for path in list_images(args.input)]
     cfg = build_config(args.config_file, args.opts)
     model = build_model(cfg).eval()
     DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
     mapper = SISegDatasetMapper(cfg, is_train=False)
     metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0] if cfg.DATASETS.TEST else "__unused")
     os.makedirs(args.output, exist_ok=True)
-    for path in tqdm.tqdm(list_images(args.input), desc="demo"):
-        x = mapper(record_for(path, args.semantic_dir))
+    for record in tqdm.tqdm(records, desc="demo"):
+        path = record["file_name"]
+        x = mapper(record)
         with torch.no_grad():
             instances = model([x])[0]["instances"].to("cpu")
         image = convert_image_to_rgb(x["image"].permute(1, 2, 0), cfg.INPUT.FORMAT)
