@@ -54,8 +54,9 @@ def add_sisieg_config(cfg):
     _C.INFERENCE.RANDOM_WALK_BETA = 10.0  # affinity exponent beta
     _C.INFERENCE.RANDOM_WALK_STEPS = 256  # random-walk steps (Eq. 18)
     _C.INFERENCE.RANDOM_WALK_TOL = 0.0  # stop early once no score moves more than this; 0 = never
-    _C.INFERENCE.BACKGROUND_SCORE = 0.25  # background score against walk scores normalised to max 1
-    _C.INFERENCE.WITHIN_SEMANTIC_REGION = True  # walk never crosses a change of semantic class
+    _C.INFERENCE.BACKGROUND_SCORE = 0.25  # background score vs normalised walk scores (walk beyond the mask)
+    _C.INFERENCE.SCORE_NORMALIZATION = "instance"  # walk scores / each instance's max, or "global" (IRNet)
+    _C.INFERENCE.WITHIN_SEMANTIC_REGION = True  # walk and masks stay inside the semantic mask's classes
     _C.INFERENCE.SPLIT_BY_SEMANTIC_CONNECTIVITY = True  # an instance never joins unconnected regions
     _C.INFERENCE.MIN_AREA = 16  # instances smaller than this (input pixels) are dropped
 

@@ -39,6 +39,7 @@ class InstanceInference:
     walk_steps: int = 256
     walk_tol: float = 0.0
     background_score: float = 0.25
+    score_normalization: str = "instance"
     within_semantic_region: bool = True
     split_by_semantic_connectivity: bool = True
     min_area: int = 16
@@ -62,6 +63,7 @@ class InstanceInference:
             walk_steps=i.RANDOM_WALK_STEPS,
             walk_tol=i.RANDOM_WALK_TOL,
             background_score=i.BACKGROUND_SCORE,
+            score_normalization=i.SCORE_NORMALIZATION,
             within_semantic_region=i.WITHIN_SEMANTIC_REGION,
             split_by_semantic_connectivity=i.SPLIT_BY_SEMANTIC_CONNECTIVITY,
             min_area=i.MIN_AREA,
@@ -122,14 +124,32 @@ class InstanceInference:
                 weights, offsets = neighbour_affinity(boundary, self.walk_radius, self.walk_beta, semantic)
                 seeds = random_walk(seeds, weights, offsets, self.walk_steps, self.walk_tol)
         with timer("output"):
-            scores = upsample_scores(seeds, thing_map.shape)
-            scores = scores / scores.max().clamp(min=1e-8)
-            background = torch.full_like(scores[:1], self.background_score)
-            labels = torch.cat([background, scores]).argmax(dim=0)
-            if self.within_semantic_region:
-                labels = torch.where(thing_map == instance_class[labels], labels, 0)
+            scores = self.normalize(upsample_scores(seeds, thing_map.shape))
+            labels = self.label_pixels(scores, thing_map, instance_class)
             objectness = mean_per_label(scores, labels, num)
+            labels, instance_class, objectness = adopt_orphans(labels, thing_map, instance_class, objectness)
             return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
+
+    def label_pixels(self, scores, thing_map, instance_class) -> torch.Tensor:
+        """Per-pixel instance ids (0 = none) from the normalised scores (K, H, W).
+
+        Inside the semantic mask (``within_semantic_region``) each thing pixel takes the
+        best-scoring instance of its own class; otherwise (the paper) the best instance
+        against the background score.
+        """
+        if self.within_semantic_region:
+            scores = scores * (thing_map[None] == instance_class[1:, None, None])
+            best, labels = scores.max(dim=0)
+            return torch.where((best > 0) & (thing_map > 0), labels + 1, 0)
+        background = torch.full_like(scores[:1], self.background_score)
+        return torch.cat([background, scores]).argmax(dim=0)
+
+    def normalize(self, scores: torch.Tensor) -> torch.Tensor:
+        """Scores to [0, 1] before the background comparison: by the image's maximum
+        (IRNet) or by each instance's own maximum (small instances are not outweighed)."""
+        if self.score_normalization == "instance":
+            return scores / scores.flatten(1).max(dim=1).values.clamp(min=1e-8)[:, None, None]
+        return scores / scores.max().clamp(min=1e-8)
 
     def split(self, assignment, small_things, components, component_class):
         """Instances and their classes from the centroid assignment: split by semantic
@@ -192,6 +212,25 @@ def relabel_contiguous(ids: torch.Tensor) -> torch.Tensor:
     """Map the ids of a label map onto 0..n, keeping 0 as 0."""
     unique, inverse = torch.unique(ids, return_inverse=True)
     return inverse + 1 if unique[0] != 0 else inverse
+
+
+def adopt_orphans(labels, thing_map, instance_class, objectness):
+    """Connected regions of a thing class that no instance reached (objects too small for
+    the stride-4 grid) become instances of their own, with objectness 1 like the regions of
+    the connected-components grouping: no region of the semantic mask is lost."""
+    components, component_class = semantic_components(thing_map)
+    reached = torch.zeros(component_class.numel(), dtype=torch.bool, device=labels.device)
+    reached[components[labels > 0]] = True
+    orphans = torch.nonzero(~reached[1:])[:, 0] + 1
+    if orphans.numel() == 0:
+        return labels, instance_class, objectness
+    num = int(instance_class.numel()) - 1
+    new_id = torch.zeros_like(component_class)
+    new_id[orphans] = torch.arange(num + 1, num + 1 + orphans.numel(), device=labels.device)
+    labels = torch.where((labels == 0) & (new_id[components] > 0), new_id[components], labels)
+    instance_class = torch.cat([instance_class, component_class[orphans]])
+    objectness = torch.cat([objectness, objectness.new_ones(orphans.numel())])
+    return labels, instance_class, objectness
 
 
 def label_masks(labels: torch.Tensor, num: int) -> torch.Tensor:

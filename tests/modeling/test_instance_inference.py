@@ -135,3 +135,26 @@ def test_centroid_threshold_follows_object_scale():
     assert threshold[20, 20] == pytest.approx(2.5)
     assert threshold[5, 33] == pytest.approx(0.3 * (32 / torch.pi) ** 0.5)
     assert centroid_thresholds(components, 0.0, 0.75, 2.5) == 2.5  # IRNet's constant
+
+
+def test_objects_too_small_for_the_stride_4_grid_are_not_lost():
+    things, field, lefts = two_squares(gap=8)
+    things[2:4, 90:93] = 1  # a 2x3 px object: no feature pixel samples it
+    things[90:95, 2] = 1  # a 1 px wide line
+    result = InstanceInference(use_random_walk=False).displacement(
+        field, torch.zeros(24, 24), things, (96, 96)
+    )
+    masks = result.pred_masks
+    assert len(result) == 4
+    assert masks.any(dim=0).sum() == (things > 0).sum()  # every thing pixel is in an instance
+    for region in ((slice(2, 4), slice(90, 93)), (slice(90, 95), slice(2, 3))):
+        covering = masks[:, region[0], region[1]].flatten(1).all(dim=1)
+        assert covering.sum() == 1  # exactly one instance covers the small object
+
+
+def test_inside_the_mask_pixels_take_the_best_instance_of_their_own_class():
+    inference = InstanceInference()
+    scores = torch.tensor([[[0.9, 0.9]], [[0.1, 0.2]]])  # instance 1 (class 2) outscores everywhere
+    thing_map = torch.tensor([[1, 2]])
+    labels = inference.label_pixels(scores, thing_map, torch.tensor([0, 2, 1]))
+    assert labels.tolist() == [[2, 1]]  # the class-1 pixel goes to instance 2, of class 1
