@@ -139,15 +139,15 @@ def test_centroid_threshold_follows_object_scale():
 
 def test_objects_too_small_for_the_stride_4_grid_are_not_lost():
     things, field, lefts = two_squares(gap=8)
-    things[2:4, 90:93] = 1  # a 2x3 px object: no feature pixel samples it
-    things[90:95, 2] = 1  # a 1 px wide line
+    things[3:6, 88:94] = 1  # 3x6 px: rows 3-5 fall between the stride-4 samples (rows 2, 6)
+    things[70:90, 1] = 1  # a 1 px wide line in column 1 (samples: columns 2, 6, ...)
     result = InstanceInference(use_random_walk=False).displacement(
         field, torch.zeros(24, 24), things, (96, 96)
     )
     masks = result.pred_masks
     assert len(result) == 4
     assert masks.any(dim=0).sum() == (things > 0).sum()  # every thing pixel is in an instance
-    for region in ((slice(2, 4), slice(90, 93)), (slice(90, 95), slice(2, 3))):
+    for region in ((slice(3, 6), slice(88, 94)), (slice(70, 90), slice(1, 2))):
         covering = masks[:, region[0], region[1]].flatten(1).all(dim=1)
         assert covering.sum() == 1  # exactly one instance covers the small object
 
