@@ -4,6 +4,7 @@ import os
 from typing import Sequence, Tuple
 
 from detectron2.checkpoint import DetectionCheckpointer
+from detectron2.utils.env import seed_all_rng
 
 from .trainer import Trainer
 
@@ -26,6 +27,7 @@ def train_if_needed(cfg, retrain: bool = False) -> str:
     if os.path.exists(weights) and not retrain:
         logger.info(f"Reusing {weights}")
         return weights
+    seed_all_rng(None if cfg.SEED < 0 else cfg.SEED)  # as Detectron2's default_setup does
     trainer = Trainer(with_options(cfg, ["DATASETS.TEST", "()"]))
     trainer.resume_or_load(resume=not retrain)
     trainer.train()
