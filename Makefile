@@ -6,7 +6,7 @@ setup:  ## build or update the virtual environment (no-op when up to date)
 	@bash tools/setup_env.sh
 
 demo: setup  ## the main job on the embedded synthetic data
-	$(PY) tools/main_job.py
+	$(PY) tools/embedded_demo.py
 
 test: setup  ## the test suite (CPU)
 	$(PY) -m pytest -q tests
