@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from detectron2.data import DatasetCatalog
 
 from ..dataset_root import dataset_root
 from ..palette import palette_colors
-from .coco_semantic import load_coco_semantic, set_coco_semantic_metadata
-from .prepared import require_prepared
+from .prepared import register_prepared_split
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings"
 CATEGORIES_FILE = MAPPINGS / "ade20k_instance_categories.json"  # package data, not a dataset file
@@ -100,15 +98,10 @@ def ade20k_metadata() -> dict:
 
 def register_ade20k_split(name: str, layout: AdeLayout, split: str):
     """Register ``split`` (COCO json + the 150-class semantic PNGs) as ``name``."""
-    paths = layout.instance_json(split), layout.images(split), layout.semantic_pngs(split)
-    files = tuple(str(p) for p in paths)
-
-    def load():
-        require_prepared(files[0], name, PREPARE_COMMAND)
-        return load_coco_semantic(*files, name)
-
-    DatasetCatalog.register(name, load)
-    set_coco_semantic_metadata(name, *files, ade20k_metadata())
+    register_prepared_split(
+        name, layout.instance_json(split), layout.images(split), layout.semantic_pngs(split),
+        ade20k_metadata(), PREPARE_COMMAND,
+    )
 
 
 def register_all_ade20k(root):

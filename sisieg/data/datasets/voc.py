@@ -21,8 +21,8 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from ..dataset_root import dataset_root
 from ..palette import palette_colors
-from .coco_semantic import IGNORE_LABEL, load_coco_semantic, set_coco_semantic_metadata
-from .prepared import read_stems, require_prepared
+from .coco_semantic import IGNORE_LABEL
+from .prepared import read_stems, register_prepared_split, require_prepared
 
 VOC_CLASSES = (
     "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -141,14 +141,10 @@ def register_voc_train_aug(name: str, layout: VocLayout):
 
 def register_voc_instances(name: str, layout: VocLayout, split: str):
     """Register a COCO instance split (json from the prepare step, VOC's class PNGs)."""
-    files = str(layout.instance_json(split)), str(layout.images), str(layout.class_pngs)
-
-    def load():
-        require_prepared(files[0], name, PREPARE_COMMAND)
-        return load_coco_semantic(*files, name)
-
-    DatasetCatalog.register(name, load)
-    set_coco_semantic_metadata(name, *files, voc_metadata())
+    register_prepared_split(
+        name, layout.instance_json(split), layout.images, layout.class_pngs, voc_metadata(),
+        PREPARE_COMMAND,
+    )
 
 
 def register_all_voc(root):
