@@ -62,7 +62,7 @@ step "4/5 install sisieg (editable)"
 
 step "5/5 check the environment"
 "${PIP[@]}" check
-"$VENV/bin/python" -c 'import sisieg, detectron2, torchvision.ops; print(f"    sisieg ready: detectron2 {detectron2.__version__}, compiled ops: {sisieg.HAS_COMPILED_OPS}")'
+"$VENV/bin/python" -c 'import sisieg, detectron2.model_zoo, torchvision.ops; print(f"    sisieg ready: detectron2 {detectron2.__version__}, compiled ops: {sisieg.HAS_COMPILED_OPS}")'
 
 echo "$WANT" > "$STAMP"
 echo "==> [setup] done in $(( $(date +%s) - START )) s"
