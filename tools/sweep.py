@@ -28,6 +28,7 @@ def main():
     parser.add_argument("--plan", required=True, choices=sorted(PLANS))
     parser.add_argument("--config-file", default=DEFAULT_CONFIG)
     parser.add_argument("--retrain", action="store_true", help="train again even if a model exists")
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these variants of the plan")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     args = parser.parse_args()
     start = time.perf_counter()
@@ -35,7 +36,13 @@ def main():
     os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
     for name in ("sisieg", "detectron2"):
         setup_logger(os.path.join(cfg.OUTPUT_DIR, f"sweep_{args.plan}_log.txt"), name=name)
-    rows = run_plan(cfg, PLANS[args.plan], args.retrain)
+    variants = PLANS[args.plan]
+    if args.only:
+        unknown = set(args.only) - {v.name for v in variants}
+        if unknown:
+            parser.error(f"--only {sorted(unknown)}: not in plan {args.plan}: {[v.name for v in variants]}")
+        variants = [v for v in variants if v.name in args.only]
+    rows = run_plan(cfg, variants, args.retrain)
     table = results_table(rows)
     base = os.path.join(cfg.OUTPUT_DIR, f"sweep_{args.plan}")
     with open(base + ".md", "w") as f:
