@@ -212,11 +212,12 @@ class SISeg(nn.Module):
         displacement, boundary_logits = self._heads(batched_inputs, shown)
         labels = self.thing_lut[self._batch(truth, self.ignore_value).long()]
         small = downsample_batch(labels, displacement.shape[-2:])
-        pairs = self._pair_labels(batched_inputs, small)
+        use_instances = self._instance_images(batched_inputs)
+        pairs = self._pair_labels(batched_inputs, small, use_instances)
         losses = displacement_losses(displacement, pairs, self.pair_sampler, PAIR_IGNORE)
         losses["loss_cbr"] = boundary_loss(boundary_logits, pairs, self.pair_sampler, PAIR_IGNORE)
         if self.supervision != "semantic":
-            instances = torch.where(self._instance_images(batched_inputs)[:, None, None], pairs, 0)
+            instances = torch.where(use_instances[:, None, None], pairs, 0)
             losses["loss_dfm_offset"] = offset_loss(displacement, instances)
         self._update_bias(displacement.detach(), small)
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
@@ -234,11 +235,10 @@ class SISeg(nn.Module):
             )
         return has
 
-    def _pair_labels(self, batched_inputs: List[dict], things: torch.Tensor) -> torch.Tensor:
+    def _pair_labels(self, batched_inputs: List[dict], things: torch.Tensor, use: torch.Tensor):
         """(N, h, w) labels whose equal pairs are "same instance": the thing classes, or
-        instance ids (0 background, PAIR_IGNORE unknown) for instance-supervised images."""
+        instance ids (0 background, PAIR_IGNORE unknown) for the images ``use`` (N,) marks."""
         pairs = torch.where(things == self.ignore_value, PAIR_IGNORE, things)
-        use = self._instance_images(batched_inputs)
         if not use.any():
             return pairs
         ids = [x.get("instance_ids", torch.zeros_like(x["sem_seg"])) for x in batched_inputs]

@@ -49,7 +49,7 @@ def test_each_image_gets_its_own_kind_of_pair_labels(supervision):
     batch = [two_touching(True), two_touching(supervision == "instance")]
     things = torch.zeros(2, 32, 32, dtype=torch.long)
     things[:, 8:24, 4:28] = 1
-    pairs = model._pair_labels(batch, things)
+    pairs = model._pair_labels(batch, things, model._instance_images(batch))
     assert set(pairs[0].unique().tolist()) == {0, 1, 2}  # two instances on the first image
     second = {0, 1, 2} if supervision == "instance" else {0, 1}
     assert set(pairs[1].unique().tolist()) == second
@@ -68,7 +68,8 @@ def test_semantic_supervision_ignores_instance_ids():
     model = build_model(build_config(CONFIG)).train()
     things = torch.zeros(1, 32, 32, dtype=torch.long)
     things[:, 8:24, 4:28] = 1
-    assert torch.equal(model._pair_labels([two_touching(True)], things), things)
+    batch = [two_touching(True)]
+    assert torch.equal(model._pair_labels(batch, things, model._instance_images(batch)), things)
     assert "loss_dfm_offset" not in model([two_touching(True)])
 
 
