@@ -28,7 +28,7 @@ def main():
     parser.add_argument("--plan", required=True, choices=sorted(PLANS))
     parser.add_argument("--config-file", default=DEFAULT_CONFIG)
     parser.add_argument("--retrain", action="store_true", help="train again even if a model exists")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="run only these variants of the plan")
+    parser.add_argument("--only", action="append", metavar="NAME", help="run only this variant (repeatable)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     args = parser.parse_args()
     start = time.perf_counter()

@@ -115,8 +115,8 @@ class InstanceInference:
         if trace is not None:
             trace.update(centroids=centroids, assignment=assignment, seeds=instances)
         if num == 0:
-            empty = torch.zeros_like(thing_map)
-            return self.to_instances(empty, instance_class, torch.zeros(1), output_size, None)
+            none = torch.zeros_like(thing_map), thing_map.new_zeros(1, dtype=torch.float)
+            return self.finish(*none, instance_class, thing_map, output_size, class_probs)
         with timer("random walk"):
             seeds = label_masks(instances, num).float() * (1 - boundary)
             if self.use_random_walk:
@@ -127,8 +127,12 @@ class InstanceInference:
             scores = self.normalize(upsample_scores(seeds, thing_map.shape))
             labels = self.label_pixels(scores, thing_map, instance_class)
             objectness = mean_per_label(scores, labels, num)
-            labels, instance_class, objectness = adopt_orphans(labels, thing_map, instance_class, objectness)
-            return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
+            return self.finish(labels, objectness, instance_class, thing_map, output_size, class_probs)
+
+    def finish(self, labels, objectness, instance_class, thing_map, output_size, class_probs):
+        """Regions no instance reached become instances; then the ``Instances``."""
+        labels, instance_class, objectness = adopt_orphans(labels, thing_map, instance_class, objectness)
+        return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
 
     def label_pixels(self, scores, thing_map, instance_class) -> torch.Tensor:
         """Per-pixel instance ids (0 = none) from the normalised scores (K, H, W).

@@ -158,3 +158,11 @@ def test_inside_the_mask_pixels_take_the_best_instance_of_their_own_class():
     thing_map = torch.tensor([[1, 2]])
     labels = inference.label_pixels(scores, thing_map, torch.tensor([0, 2, 1]))
     assert labels.tolist() == [[2, 1]]  # the class-1 pixel goes to instance 2, of class 1
+
+
+def test_an_image_with_only_objects_too_small_for_the_grid_still_gets_them():
+    things = torch.zeros(64, 64, dtype=torch.long)
+    things[20:40, 1] = 2  # a 1 px wide line that no stride-4 sample hits
+    result = InstanceInference().displacement(torch.zeros(2, 16, 16), torch.zeros(16, 16), things, (64, 64))
+    assert len(result) == 1 and result.pred_classes.tolist() == [1]
+    assert torch.equal(result.pred_masks[0], things > 0)
