@@ -1,5 +1,4 @@
 """Experiment plans: shared trainings, per-variant evaluation, one table row per variant."""
-import pytest
 
 from sisieg.engine import build_config
 from sisieg.engine.sweep import PLANS, Variant, run_plan, slug
