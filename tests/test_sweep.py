@@ -1,5 +1,4 @@
 """Experiment plans: shared trainings, per-variant evaluation, one table row per variant."""
-
 from sisieg.engine import build_config
 from sisieg.engine.sweep import PLANS, Variant, run_plan, slug
 from sisieg.evaluation import results_table
