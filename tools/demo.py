@@ -16,13 +16,12 @@ import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops
 import torch
 import tqdm
 from PIL import Image
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.data import MetadataCatalog
 from detectron2.data.detection_utils import convert_image_to_rgb
-from detectron2.modeling import build_model
 
 from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.engine import build_config
+from sisieg.engine.runs import load_model
 from sisieg.visualization.prediction_panels import draw_instances
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -66,8 +65,7 @@ def main():
     args = parse_args()
     records = [record_for(path, args.semantic_dir) for path in list_images(args.input)]
     cfg = build_config(args.config_file, args.opts)
-    model = build_model(cfg).eval()
-    DetectionCheckpointer(model).load(cfg.MODEL.WEIGHTS)
+    model = load_model(cfg, cfg.MODEL.WEIGHTS)
     mapper = SISegDatasetMapper(cfg, is_train=False)
     metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0] if cfg.DATASETS.TEST else "__unused")
     os.makedirs(args.output, exist_ok=True)

@@ -16,10 +16,9 @@ import time
 
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
 from detectron2.data import DatasetCatalog, MetadataCatalog
-from detectron2.utils.logger import setup_logger
 
 from sisieg.data.dataset_mapper import SISegDatasetMapper
-from sisieg.engine import build_config
+from sisieg.engine import build_config, log_to
 from sisieg.engine.runs import evaluate, load_model, train_if_needed, with_options
 from sisieg.evaluation import results_table
 from sisieg.visualization import save_grid
@@ -43,8 +42,7 @@ def main():
     start = time.perf_counter()
     cfg = build_config(args.config_file, args.opts)
     os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
-    logger = setup_logger(os.path.join(cfg.OUTPUT_DIR, "embedded_demo_log.txt"), name="sisieg")
-    setup_logger(os.path.join(cfg.OUTPUT_DIR, "embedded_demo_log.txt"), name="detectron2")
+    logger = log_to(os.path.join(cfg.OUTPUT_DIR, "embedded_demo_log.txt"))
     val = cfg.DATASETS.TEST[0]
     for name in (*cfg.DATASETS.TRAIN, val):
         logger.info(f"{name}: {len(DatasetCatalog.get(name))} images")  # generated on first use

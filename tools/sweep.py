@@ -14,9 +14,8 @@ import os
 import time
 
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
-from detectron2.utils.logger import setup_logger
 
-from sisieg.engine import build_config
+from sisieg.engine import build_config, log_to
 from sisieg.engine.sweep import PLANS, run_plan
 from sisieg.evaluation import results_table
 
@@ -34,8 +33,7 @@ def main():
     start = time.perf_counter()
     cfg = build_config(args.config_file, args.opts)
     os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
-    for name in ("sisieg", "detectron2"):
-        setup_logger(os.path.join(cfg.OUTPUT_DIR, f"sweep_{args.plan}_log.txt"), name=name)
+    log_to(os.path.join(cfg.OUTPUT_DIR, f"sweep_{args.plan}_log.txt"))
     variants = PLANS[args.plan]
     if args.only:
         unknown = set(args.only) - {v.name for v in variants}

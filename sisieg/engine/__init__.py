@@ -1,5 +1,5 @@
 """Training and evaluation on top of Detectron2's engine."""
-from .setup import build_config, save_results, setup
+from .setup import build_config, log_to, save_results, setup
 from .trainer import Trainer
 
-__all__ = ["Trainer", "build_config", "save_results", "setup"]
+__all__ = ["Trainer", "build_config", "log_to", "save_results", "setup"]

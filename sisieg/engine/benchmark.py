@@ -10,7 +10,6 @@ import json
 import resource
 import statistics
 import sys
-import time
 
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
 import numpy as np
@@ -23,7 +22,7 @@ from torch import nn
 
 from ..data.synthetic import draw_scene
 from .setup import build_config
-from .timing import ForwardTimer, synchronize
+from .timing import ForwardTimer
 
 MASK_RCNN_CONFIG = "COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml"
 SISEG_CONFIG = "configs/voc/siseg_oracle_R50_bs14_20ep.yaml"
@@ -65,19 +64,12 @@ def parameter_counts(model) -> dict:
 
 def measure(model, inputs: dict, repeats: int, device: str) -> dict:
     """Warm up once, then time ``repeats`` batch-1 forwards; peak memory of the process."""
-    timer = ForwardTimer(model)
     with torch.no_grad():
-        timer([inputs])  # warm-up: allocations, caches, lazy initialisation
-        timer.seconds, timer.calls = 0.0, 0
-        if timer.stage_timer is not None:
-            timer.stage_timer.reset()
-        times = []
+        model([inputs])  # warm-up: allocations, caches, lazy initialisation
+        timer = ForwardTimer(model)
         for _ in range(repeats):
-            synchronize()
-            start = time.perf_counter()
             timer([inputs])
-            times.append(time.perf_counter() - start)
-    result = {"times": times, "median": statistics.median(times), **timer.summary()}
+    result = {"times": timer.times, "median": statistics.median(timer.times), **timer.summary()}
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if device.startswith("cuda"):
         result["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20

@@ -7,6 +7,7 @@ import torch
 from detectron2.config import get_cfg
 from detectron2.engine import default_setup
 from detectron2.utils import comm
+from detectron2.utils.logger import setup_logger
 
 from ..config import add_sisieg_config
 from ..data.datasets import register_coco_format_entries
@@ -51,3 +52,10 @@ def save_results(results: dict, output_dir: str) -> str:
             json.dump(results, f, indent=2)
         logger.info(f"Evaluation results written to {path}")
     return path
+
+
+def log_to(path: str) -> logging.Logger:
+    """Send sisieg's and Detectron2's logs to the console and to ``path`` (the tools that do
+    not go through ``default_setup``); returns sisieg's logger."""
+    setup_logger(path, name="detectron2")
+    return setup_logger(path, name="sisieg")

@@ -2,8 +2,9 @@
 import time
 from collections import OrderedDict
 
-import torch
 from torch import nn
+
+from ..utils import synchronize
 
 
 class ForwardTimer(nn.Module):
@@ -17,8 +18,8 @@ class ForwardTimer(nn.Module):
     def __init__(self, model: nn.Module):
         super().__init__()
         self.model = model
-        self.seconds = 0.0
-        self.calls = 0
+        self.times = []  # wall seconds of each forward call
+        self.calls = 0  # images seen
         self.train(model.training)  # so that restoring the wrapper's mode keeps the model's
         self.stage_timer = getattr(model, "timer", None)
         if self.stage_timer is not None:
@@ -30,9 +31,13 @@ class ForwardTimer(nn.Module):
         start = time.perf_counter()
         outputs = self.model(batched_inputs)
         synchronize()
-        self.seconds += time.perf_counter() - start
+        self.times.append(time.perf_counter() - start)
         self.calls += len(batched_inputs)
         return outputs
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.times)
 
     @property
     def seconds_per_image(self) -> float:
@@ -49,7 +54,3 @@ class ForwardTimer(nn.Module):
                 speed[f"stage_{stage}"] = seconds / calls
         return speed
 
-
-def synchronize():
-    if torch.cuda.is_available() and torch.cuda.is_initialized():
-        torch.cuda.synchronize()

@@ -11,7 +11,7 @@ from torch import nn
 from .boundary_head import BoundaryHead
 from .displacement_head import DisplacementHead
 from .input_encoding import InputEncoder
-from .instance_inference import InstanceInference, downsample_labels
+from .instance_inference import InstanceInference, downsample_labels, resize_labels
 from .losses import boundary_loss, displacement_losses, offset_loss
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
@@ -312,10 +312,7 @@ class SISeg(nn.Module):
         if prediction.probs is not None:
             probs = prediction.probs[None].float().to(self.device)
             return torch.nn.functional.interpolate(probs, size=output_size, mode="bilinear")[0]
-        labels = prediction.labels.to(self.device)
-        labels = torch.nn.functional.interpolate(
-            labels[None, None].float(), size=output_size, mode="nearest"
-        )[0, 0].long()
+        labels = resize_labels(prediction.labels.to(self.device), output_size)
         classes = self.input_encoder.num_semantic_classes
         ids = torch.arange(classes, device=self.device).view(-1, 1, 1)
         return (labels[None] == ids).to(torch.uint8)

@@ -1,4 +1,4 @@
 """Small utilities shared across the package."""
-from .stage_timer import STAGES, StageTimer
+from .stage_timer import STAGES, StageTimer, synchronize
 
-__all__ = ["STAGES", "StageTimer"]
+__all__ = ["STAGES", "StageTimer", "synchronize"]

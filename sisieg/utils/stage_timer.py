@@ -28,15 +28,15 @@ class StageTimer:
         if not self.enabled:
             yield
             return
-        _synchronize()
+        synchronize()
         start = time.perf_counter()
         try:
             yield
         finally:
-            _synchronize()
+            synchronize()
             self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
-def _synchronize():
+def synchronize():
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.synchronize()
