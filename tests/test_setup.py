@@ -28,7 +28,8 @@ def test_there_are_configs():
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, REPO))
 def test_config_loads(path):
     cfg = build_config(path)
-    assert cfg.MODEL.META_ARCHITECTURE in ("SISeg", "SemanticSegmentor")  # SISeg, its segmenters
+    # SISeg, its segmenters, Detectron2's Mask R-CNN baselines (model-zoo base + overrides)
+    assert cfg.MODEL.META_ARCHITECTURE in ("SISeg", "SemanticSegmentor", "GeneralizedRCNN")
     assert cfg.MODEL.DEVICE in ("cpu", "cuda") or cfg.MODEL.DEVICE.startswith("cuda:")
 
 
@@ -90,3 +91,21 @@ def test_cuda_device_falls_back_to_cpu_without_cuda():
 
     cfg = build_config("", ["MODEL.DEVICE", "cuda"])
     assert cfg.MODEL.DEVICE == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_a_base_may_name_a_detectron2_model_zoo_config(tmp_path):
+    config = tmp_path / "mine.yaml"
+    config.write_text('_BASE_: "model-zoo:COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml"\n'
+                      "MODEL:\n  ROI_HEADS:\n    NUM_CLASSES: 4\n")
+    cfg = build_config(str(config))
+    assert cfg.MODEL.META_ARCHITECTURE == "GeneralizedRCNN" and cfg.MODEL.MASK_ON  # the zoo's file
+    assert cfg.MODEL.BACKBONE.NAME == "build_resnet_fpn_backbone"  # ... and the zoo's own base
+    assert cfg.SOLVER.MAX_ITER == 270000  # the 3x schedule
+    assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == 4  # our override on top
+
+
+def test_an_unknown_model_zoo_base_is_named(tmp_path):
+    config = tmp_path / "mine.yaml"
+    config.write_text('_BASE_: "model-zoo:COCO-InstanceSegmentation/no_such_model.yaml"\n')
+    with pytest.raises(RuntimeError, match="no_such_model.yaml not available in Model Zoo"):
+        build_config(str(config))

@@ -77,25 +77,33 @@ def measure(model, inputs: dict, repeats: int, device: str) -> dict:
 
 
 class TensorAdapter(nn.Module):
-    """Tensor in, tensors out, as fvcore's tracer wants: SISeg's networks (backbone + DFM
-    + CBR) or a whole Detectron2 instance model."""
+    """Tensor in, tensors out, as fvcore's tracer wants. ``part``: ``"heads"``, a SISeg
+    model's networks (backbone + DFM + CBR) on ``inputs["sem_seg"]``; ``"segmenter"``, its
+    frozen segmenter; ``"model"``, a whole Detectron2 model (instances or sem_seg out)."""
 
-    def __init__(self, model, inputs: dict):
+    def __init__(self, model, inputs: dict, part: str):
         super().__init__()
-        self.model, self.inputs = model, inputs
+        self.model, self.inputs, self.part = model, inputs, part
 
     def forward(self, image):
         record = dict(self.inputs, image=image)
-        if hasattr(self.model, "displacement_head"):
+        if self.part == "heads":
             return self.model._heads([record], [record["sem_seg"]])
-        instances = self.model([record])[0]["instances"]
+        if self.part == "segmenter":
+            prediction = self.model.segmenter([record])[0]
+            return prediction.labels if prediction.probs is None else prediction.probs
+        output = self.model([record])[0]
+        if "instances" not in output:
+            return output["sem_seg"]
+        instances = output["instances"]
         return instances.pred_boxes.tensor, instances.scores, instances.pred_masks
 
 
-def flops(model, inputs: dict) -> float:
-    """GFLOPs counted by fvcore (convolutions, matrix products; element-wise ops not counted)."""
+def flops(model, inputs: dict, part: str = "model") -> float:
+    """GFLOPs counted by fvcore (convolutions, matrix products; element-wise ops not
+    counted) of ``part`` of ``model`` (see TensorAdapter) on one input."""
     with torch.no_grad():
-        analysis = FlopCountAnalysis(TensorAdapter(model, inputs), (inputs["image"],))
+        analysis = FlopCountAnalysis(TensorAdapter(model, inputs, part), (inputs["image"],))
         analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
         return analysis.total() / 1e9
 
@@ -108,7 +116,7 @@ def worker(args) -> dict:
     result = {"model": args.model, "size": args.size, "threads": torch.get_num_threads(),
               **parameter_counts(model), **measure(model, inputs, args.repeats, args.device)}
     if args.model != "siseg":  # SISeg's FLOPs are its networks': counted on "siseg-networks"
-        result["gflops"] = flops(model, inputs)
+        result["gflops"] = flops(model, inputs, "heads" if args.model == "siseg-networks" else "model")
     return result
 
 

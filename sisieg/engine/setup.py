@@ -10,6 +10,7 @@ from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
 from ..config import add_sisieg_config
+from .config_node import ConfigNode
 from ..data.datasets import register_coco_format_entries
 
 logger = logging.getLogger(__name__)
@@ -20,10 +21,12 @@ def build_config(config_file: str = "", opts=()):
 
     ``MODEL.DEVICE cuda`` on a machine without CUDA falls back to the CPU with a warning
     instead of crashing deep inside the first forward pass. The COCO-format datasets of
-    ``DATASETS.SISEG_COCO`` are registered (idempotently).
+    ``DATASETS.SISEG_COCO`` are registered (idempotently). A ``_BASE_`` may name a config
+    of Detectron2's model zoo (``model-zoo:COCO-InstanceSegmentation/...``).
     """
     cfg = get_cfg()
     add_sisieg_config(cfg)
+    cfg = ConfigNode(cfg)  # every node, SISeg's too: merging checks node types
     if config_file:
         cfg.merge_from_file(config_file)
     cfg.merge_from_list(list(opts))

@@ -3,7 +3,7 @@ import logging
 import os
 
 import torch
-from detectron2.data import build_detection_test_loader, build_detection_train_loader
+from detectron2.data import DatasetCatalog, DatasetMapper, build_detection_test_loader, build_detection_train_loader
 from detectron2.engine import DefaultTrainer
 from detectron2.evaluation import SemSegEvaluator
 from detectron2.solver import LRMultiplier, WarmupParamScheduler
@@ -18,25 +18,37 @@ from ..evaluation import SubsetCOCOEvaluator
 logger = logging.getLogger(__name__)
 
 
+# Meta-architectures fed by SISeg's mapper (image + semantic mask); any other (Mask R-CNN's
+# GeneralizedRCNN) gets Detectron2's own DatasetMapper, exactly as in Detectron2's train_net.
+SISEG_MAPPER_ARCHITECTURES = ("SISeg", "SemanticSegmentor")
+
+
+def build_mapper(cfg, is_train: bool):
+    """SISeg's dataset mapper for SISeg and its semantic segmenters, Detectron2's otherwise."""
+    if cfg.MODEL.META_ARCHITECTURE in SISEG_MAPPER_ARCHITECTURES:
+        return SISegDatasetMapper(cfg, is_train=is_train)
+    return DatasetMapper(cfg, is_train=is_train)
+
+
 class Trainer(DefaultTrainer):
-    """One trainer for every config here: SISeg, its baselines, and the Detectron2 semantic
-    segmenters trained for SISeg to wrap (``SemanticSegmentor``: mIoU by SemSegEvaluator)."""
+    """One trainer for every config here: SISeg, the Detectron2 semantic segmenters trained
+    for SISeg to wrap (``SemanticSegmentor``: mIoU by SemSegEvaluator) and the Detectron2
+    baselines it is compared with (Mask R-CNN: Detectron2's mapper, the same evaluator)."""
 
     @classmethod
     def build_train_loader(cls, cfg):
-        return build_detection_train_loader(cfg, mapper=SISegDatasetMapper(cfg, is_train=True))
+        return build_detection_train_loader(cfg, mapper=build_mapper(cfg, is_train=True))
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
-        return build_detection_test_loader(
-            cfg, dataset_name, mapper=SISegDatasetMapper(cfg, is_train=False)
-        )
+        return build_detection_test_loader(cfg, dataset_name, mapper=build_mapper(cfg, is_train=False))
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
         """COCOEvaluator on masks and boxes, exactly as for Mask R-CNN (the C++ fast path only
         when Detectron2's compiled ops exist), plus the touching subset where it is flagged."""
         output_folder = output_folder or os.path.join(cfg.OUTPUT_DIR, "inference", dataset_name)
+        DatasetCatalog.get(dataset_name)  # generated splits write their files on first use
         if cfg.MODEL.META_ARCHITECTURE == "SemanticSegmentor":
             return SemSegEvaluator(dataset_name, distributed=True, output_dir=output_folder)
         return SubsetCOCOEvaluator(
@@ -53,6 +65,8 @@ class Trainer(DefaultTrainer):
         the model does (segmenter, networks, post-processing), per stage, and FPS."""
         timer = model if isinstance(model, ForwardTimer) else ForwardTimer(model)
         results = super().test(cfg, timer, evaluators)
+        if not timer.calls:  # nothing to evaluate (DATASETS.TEST empty): no speed to report
+            return results
         speed = timer.summary()
         logger.info(
             "Speed: %.4f s / image (%.1f FPS) end to end, batch 1; per stage: %s",

@@ -1,0 +1,151 @@
+"""Side-by-side evaluation: SISeg, its baselines and Detectron2's Mask R-CNN on one val split.
+
+Each row is a config (any meta-architecture Detectron2 or sisieg registers) and where its
+weights come from. Every row is evaluated by the same COCOEvaluator (``Trainer.build_evaluator``)
+at batch 1, timed end to end; SISeg rows also score their segmenter's mask with
+SemSegEvaluator (mIoU), and every row reports its parameters (frozen / trainable) and its
+networks' FLOPs (fvcore) on the first val image. ``tools/compare.py`` runs the rows and
+writes the table and the bar chart.
+"""
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from detectron2.data import DatasetCatalog
+from detectron2.evaluation import DatasetEvaluators, SemSegEvaluator
+
+from .benchmark import flops, parameter_counts
+from .runs import load_model, train_if_needed, with_options
+from .setup import build_config
+from .timing import ForwardTimer
+from .trainer import Trainer, build_mapper
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the comparison.
+
+    ``weights``: ``"train"`` trains ``config`` itself (reused once ``model_final.pth``
+    exists), another ``.yaml`` trains that config and uses its weights, a ``.pth`` is
+    used as it is, ``""`` means nothing is learned (connected components). ``needs``:
+    configs trained first because ``config`` reads their outputs (the segmenter it wraps).
+    """
+
+    name: str
+    config: str
+    weights: str = "train"
+    needs: Tuple[str, ...] = ()
+
+
+SHAPES = "configs/shapes/"
+SISEG_GT = SHAPES + "siseg_oracle_R18_bs8_300it.yaml"
+SEMSEG = SHAPES + "semseg_fpn_R18_bs8_200it.yaml"
+EMBEDDED_ROWS: List[Row] = [
+    Row("SISeg + ground-truth masks", SISEG_GT),
+    Row("SISeg + trained segmenter", SHAPES + "siseg_semseg_fpn_R18.yaml", SISEG_GT, needs=(SEMSEG,)),
+    Row("connected components + ground-truth masks", SHAPES + "cc_oracle.yaml", ""),
+    Row("connected components + trained segmenter", SHAPES + "cc_semseg_fpn_R18.yaml", "", needs=(SEMSEG,)),
+    Row("Mask R-CNN R50-FPN (Detectron2)", SHAPES + "mask_rcnn_R50_FPN_bs8_300it.yaml"),
+    Row("Mask R-CNN R18-FPN (Detectron2)", SHAPES + "mask_rcnn_R18_FPN_bs8_300it.yaml"),
+]
+
+
+@dataclass
+class RowResult:
+    name: str
+    config: str
+    weights: str
+    results: Dict = field(default_factory=dict)  # Detectron2's: segm, bbox, ..., sem_seg, speed
+    params_frozen: int = 0
+    params_trainable: int = 0
+    gflops: float = 0.0
+
+    @property
+    def miou(self) -> Optional[float]:
+        return self.results.get("sem_seg", {}).get("mIoU")
+
+    @property
+    def fps(self) -> float:
+        return self.results["speed"]["fps"]
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def resolve_weights(row: Row, opts: Sequence[str]) -> str:
+    """Train what the row needs (each config once, reused when done); its weights file."""
+    for config in row.needs:
+        train_if_needed(build_config(config, opts))
+    if row.weights == "train":
+        return train_if_needed(build_config(row.config, opts))
+    if row.weights.endswith(".yaml"):
+        return train_if_needed(build_config(row.weights, opts))
+    if row.weights and not os.path.isfile(row.weights):
+        raise FileNotFoundError(f"comparison row {row.name!r}: weights file {row.weights} does not exist")
+    return row.weights
+
+
+def evaluate_row(row: Row, output_dir: str, opts: Sequence[str] = ()) -> RowResult:
+    """Train if needed, then evaluate ``row`` on its config's first test split."""
+    weights = resolve_weights(row, opts)
+    cfg = with_options(build_config(row.config, opts), ["OUTPUT_DIR", os.path.join(output_dir, slug(row.name))])
+    model = load_model(cfg, weights)
+    val = cfg.DATASETS.TEST[0]
+    evaluators = [Trainer.build_evaluator(cfg, val)]
+    if cfg.MODEL.META_ARCHITECTURE == "SISeg":  # its output carries the segmenter's sem_seg
+        evaluators.append(SemSegEvaluator(val, distributed=True, output_dir=cfg.OUTPUT_DIR))
+    results = Trainer.test(cfg, ForwardTimer(model), [DatasetEvaluators(evaluators)])
+    counts = used_parameter_counts(model)
+    return RowResult(row.name, row.config, weights, results, counts["params_frozen"],
+                     counts["params_trainable"], network_gflops(model, first_input(cfg, val)))
+
+
+def compare(rows: Sequence[Row], output_dir: str, opts: Sequence[str] = ()) -> List[RowResult]:
+    """Every row, in order, with the same ``KEY VALUE`` overrides applied to each config."""
+    names = [row.name for row in rows]
+    if len(set(map(slug, names))) != len(names):
+        raise ValueError(f"comparison rows need distinct names: {names}")
+    outcome = []
+    for row in rows:
+        logger.info(f"Comparison row {row.name!r}: {row.config}")
+        outcome.append(evaluate_row(row, output_dir, opts))
+    return outcome
+
+
+def first_input(cfg, dataset_name: str) -> dict:
+    """The first val record as the row's own test mapper prepares it."""
+    return build_mapper(cfg, is_train=False)(DatasetCatalog.get(dataset_name)[0])
+
+
+def uses_heads(model) -> bool:
+    """Whether a SISeg model runs its backbone and heads (not for connected components)."""
+    return model.postprocess.grouping == "displacement"
+
+
+def used_parameter_counts(model) -> Dict[str, int]:
+    """Parameters of the networks the row runs: connected components runs only its segmenter."""
+    if hasattr(model, "segmenter") and not uses_heads(model):
+        return parameter_counts(model.segmenter)
+    return parameter_counts(model)
+
+
+def network_gflops(model, inputs: dict) -> float:
+    """fvcore GFLOPs of the networks one image goes through: a SISeg model's segmenter (when
+    it has weights) and, unless it groups by connected components, its backbone and heads;
+    any other model whole."""
+    if not hasattr(model, "segmenter"):
+        return flops(model, inputs)
+    total = 0.0
+    if any(True for _ in model.segmenter.parameters()):
+        total += flops(model, inputs, "segmenter")
+    if uses_heads(model):
+        with torch.no_grad():
+            semantic = model.segmenter([inputs])[0].labels
+        total += flops(model, dict(inputs, sem_seg=semantic), "heads")
+    return total
