@@ -18,6 +18,7 @@ def add_sisieg_config(cfg):
     _C.GROUPING = "displacement"  # "displacement" (DFM + CBR, the method) or "connected_components"
     _C.IN_FEATURES = ["stem", "res2", "res3", "res4", "res5"]  # backbone levels C1..C5 for the heads
     _C.FREEZE_BACKBONE = True  # paper: frozen ImageNet backbone; False to train it (no weights here)
+    _C.PARTIAL_WEIGHTS = False  # evaluation: True lets MODEL.WEIGHTS miss / add keys (logged, not an error)
 
     _C.SEGMENTER = CN()
     _C.SEGMENTER.NAME = "oracle"  # "oracle" (ground truth), "files", "detectron2" or "torchvision"
@@ -59,6 +60,7 @@ def add_sisieg_config(cfg):
     _C.INFERENCE.WITHIN_SEMANTIC_REGION = True  # walk and masks stay inside the semantic mask's classes
     _C.INFERENCE.SPLIT_BY_SEMANTIC_CONNECTIVITY = True  # an instance never joins unconnected regions
     _C.INFERENCE.MIN_AREA = 16  # instances smaller than this (input pixels) are dropped
+    _C.INFERENCE.MAX_INPUT_PIXELS = 16_000_000  # larger network inputs are an error (memory); 0 = no limit
 
     cfg.INPUT.SISEG = CN()
     cfg.INPUT.SISEG.RESIZE_LONG_EDGE = 0  # training: resize the long edge to this first (ADE20K 512); 0 = no
@@ -66,6 +68,7 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.SCALE_RANGE = [0.75, 1.25]  # random rescale factors of training images
     cfg.INPUT.SISEG.HFLIP = True  # random horizontal flip in training
     cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION = 1.0  # share of images keeping instance labels (mixed)
+    cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES = False  # True: skip (and list) images that cannot be read
 
     cfg.SOLVER.SISEG = CN()
     cfg.SOLVER.SISEG.DFM_LR_MULTIPLIER = 0.5  # DFM learning rate = this x BASE_LR (paper 0.5)

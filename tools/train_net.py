@@ -8,19 +8,19 @@
 Trailing ``KEY VALUE`` pairs override the config.
 """
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.engine import default_argument_parser, launch
 
 from sisieg.engine import Trainer, save_results, setup
+from sisieg.engine.checkpoint import Checkpointer, load_weights
 
 
 def main(args):
     cfg = setup(args)
     if args.eval_only:
         model = Trainer.build_model(cfg)
-        DetectionCheckpointer(model, save_dir=cfg.OUTPUT_DIR).resume_or_load(
-            cfg.MODEL.WEIGHTS, resume=args.resume
-        )
+        checkpoints = Checkpointer(model, save_dir=cfg.OUTPUT_DIR)
+        resume = args.resume and checkpoints.has_checkpoint()
+        load_weights(cfg, model, checkpoints.get_checkpoint_file() if resume else cfg.MODEL.WEIGHTS)
         results = Trainer.test(cfg, model)
         save_results(results, cfg.OUTPUT_DIR)
         return results

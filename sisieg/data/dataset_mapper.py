@@ -5,7 +5,9 @@ instance annotations by ``rasterize_semantic`` when the record has no semantic P
 augmentations of ``INPUT.SISEG`` in training (random rescale, crop, flip) or the test
 resize, and returns ``image`` (C, H, W) uint8, ``sem_seg`` (H, W) long, ``height``,
 ``width`` and the record's other fields. Instance annotations are not needed by the
-model and are dropped.
+model and are dropped. An image that cannot be read is an error naming it, or, with
+``INPUT.SISEG.SKIP_UNREADABLE_IMAGES``, a skip recorded in the run's report (``None``
+returned: Detectron2's training loader then draws another image).
 """
 import copy
 from typing import List
@@ -16,9 +18,11 @@ from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
 from detectron2.data import transforms as T
 
+from .image_io import UnreadableImageError, read_image
 from .instance_ids import has_instance_labels, instance_id_map
 from .rasterize import rasterize_semantic
 from .semantic_io import check_semantic_ids, read_semantic_mask
+from .skipped_images import record_skip, report_path
 
 
 class RandomRescale(T.Augmentation):
@@ -47,6 +51,8 @@ class SISegDatasetMapper:
         ignore_value: int = 255,
         instance_ids: bool = False,
         instance_label_fraction: float = 1.0,
+        skip_unreadable: bool = False,
+        skip_report: str = "",
     ):
         """
         Args:
@@ -59,6 +65,8 @@ class SISegDatasetMapper:
                 -1 = unknown) for records with instance annotations.
             instance_label_fraction: only this fraction of the images (a fixed choice by
                 file name) keeps its instance labels, to study partial labelling.
+            skip_unreadable: return None for an unreadable image instead of raising.
+            skip_report: file listing the skipped images (sisieg.data.skipped_images).
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -67,6 +75,8 @@ class SISegDatasetMapper:
         self.ignore_value = ignore_value
         self.instance_ids = instance_ids
         self.instance_label_fraction = instance_label_fraction
+        self.skip_unreadable = skip_unreadable
+        self.skip_report = skip_report
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -93,11 +103,19 @@ class SISegDatasetMapper:
             "ignore_value": cfg.MODEL.SISEG.IGNORE_VALUE,
             "instance_ids": is_train and cfg.MODEL.SISEG.SUPERVISION != "semantic",
             "instance_label_fraction": cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION,
+            "skip_unreadable": cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES,
+            "skip_report": report_path(cfg.OUTPUT_DIR),
         }
 
     def __call__(self, dataset_dict: dict) -> dict:
         record = copy.deepcopy(dataset_dict)
-        image = utils.read_image(record["file_name"], format=self.image_format)
+        try:
+            image = read_image(record["file_name"], self.image_format)
+        except UnreadableImageError as e:
+            if not self.skip_unreadable:
+                raise
+            record_skip(self.skip_report, record["file_name"], str(e))
+            return None
         utils.check_image_size(record, image)
         sem_seg = None
         if "sem_seg_file_name" in record:

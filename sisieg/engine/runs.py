@@ -3,9 +3,9 @@ import logging
 import os
 from typing import Sequence, Tuple
 
-from detectron2.checkpoint import DetectionCheckpointer
 from detectron2.utils.env import seed_all_rng
 
+from .checkpoint import load_weights
 from .trainer import Trainer
 
 logger = logging.getLogger(__name__)
@@ -35,10 +35,9 @@ def train_if_needed(cfg, retrain: bool = False) -> str:
 
 
 def load_model(cfg, weights: str):
-    """The model of ``cfg`` with ``weights``, in eval mode."""
-    model = Trainer.build_model(cfg)
-    DetectionCheckpointer(model).load(weights)
-    return model.eval()
+    """The model of ``cfg`` with ``weights`` (strict unless MODEL.SISEG.PARTIAL_WEIGHTS), in
+    eval mode."""
+    return load_weights(cfg, Trainer.build_model(cfg), weights).eval()
 
 
 def evaluate(cfg, weights: str) -> Tuple[dict, float]:

@@ -40,9 +40,11 @@ def build_config(config_file: str = "", opts=()):
 
 def setup(args):
     """``build_config`` from parsed ``default_argument_parser()`` args + Detectron2's
-    ``default_setup`` (output folder, config.yaml, log.txt, environment info, seed)."""
+    ``default_setup`` (output folder, config.yaml, log.txt, environment info, seed), with
+    sisieg's log lines in the same console and log.txt."""
     cfg = build_config(args.config_file, args.opts)
     default_setup(cfg, args)
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="sisieg")  # ours too
     return cfg
 
 

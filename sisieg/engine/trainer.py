@@ -3,16 +3,25 @@ import logging
 import os
 
 import torch
-from detectron2.data import DatasetCatalog, DatasetMapper, build_detection_test_loader, build_detection_train_loader
-from detectron2.engine import DefaultTrainer
+from detectron2.data import (
+    DatasetCatalog, DatasetMapper, build_detection_test_loader, build_detection_train_loader,
+    get_detection_dataset_dicts,
+)
+from detectron2.data.samplers import RepeatFactorTrainingSampler, TrainingSampler
+from detectron2.engine import DefaultTrainer, default_writers
 from detectron2.evaluation import SemSegEvaluator
+from detectron2.utils import comm
+from detectron2.utils.events import JSONWriter
 from detectron2.solver import LRMultiplier, WarmupParamScheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
 
 from .. import HAS_COMPILED_OPS
+from .checkpoint import Checkpointer
+from .resumption import SkipSampler, trim_metrics
 from .timing import ForwardTimer
 from ..data.dataset_mapper import SISegDatasetMapper
+from ..data.skipped_images import SkippingMapDataset, log_skips, readable_records, report_path
 from ..evaluation import SubsetCOCOEvaluator
 
 logger = logging.getLogger(__name__)
@@ -21,6 +30,20 @@ logger = logging.getLogger(__name__)
 # Meta-architectures fed by SISeg's mapper (image + semantic mask); any other (Mask R-CNN's
 # GeneralizedRCNN) gets Detectron2's own DatasetMapper, exactly as in Detectron2's train_net.
 SISEG_MAPPER_ARCHITECTURES = ("SISeg", "SemanticSegmentor")
+
+
+def build_train_sampler(cfg, dataset, seed: int = None):
+    """Detectron2's training sampler of ``DATALOADER.SAMPLER_TRAIN``; ``seed`` None draws it
+    as Detectron2 does (from the seeded global RNG)."""
+    name = cfg.DATALOADER.SAMPLER_TRAIN
+    if name == "TrainingSampler":
+        return TrainingSampler(len(dataset), seed=seed)
+    if name == "RepeatFactorTrainingSampler":
+        factors = RepeatFactorTrainingSampler.repeat_factors_from_category_frequency(
+            dataset, cfg.DATALOADER.REPEAT_THRESHOLD
+        )
+        return RepeatFactorTrainingSampler(factors, seed=seed)
+    raise ValueError(f"DATALOADER.SAMPLER_TRAIN {name!r}: use TrainingSampler or RepeatFactorTrainingSampler")
 
 
 def build_mapper(cfg, is_train: bool):
@@ -33,15 +56,84 @@ def build_mapper(cfg, is_train: bool):
 class Trainer(DefaultTrainer):
     """One trainer for every config here: SISeg, the Detectron2 semantic segmenters trained
     for SISeg to wrap (``SemanticSegmentor``: mIoU by SemSegEvaluator) and the Detectron2
-    baselines it is compared with (Mask R-CNN: Detectron2's mapper, the same evaluator)."""
+    baselines it is compared with (Mask R-CNN: Detectron2's mapper, the same evaluator).
+
+    Beyond Detectron2's: checkpoints are written atomically; ``--resume`` after a kill
+    continues the data order and cuts ``metrics.json`` back to the resumed iteration; a
+    NaN / Inf loss stops training with the iteration and the last checkpoint; images
+    skipped as unreadable (``INPUT.SISEG.SKIP_UNREADABLE_IMAGES``) are listed at the end.
+    """
 
     @classmethod
-    def build_train_loader(cls, cfg):
-        return build_detection_train_loader(cfg, mapper=build_mapper(cfg, is_train=True))
+    def build_train_loader(cls, cfg, skip: int = 0, seed: int = None):
+        """Detectron2's training loader. ``skip``: samples (per process) already consumed by
+        the run being resumed; ``seed``: its sampler's seed (None: drawn as Detectron2 does)."""
+        dataset = get_detection_dataset_dicts(
+            cfg.DATASETS.TRAIN, filter_empty=cfg.DATALOADER.FILTER_EMPTY_ANNOTATIONS
+        )
+        sampler = build_train_sampler(cfg, dataset, seed)
+        loader = build_detection_train_loader(
+            dataset=SkippingMapDataset(dataset, build_mapper(cfg, is_train=True)),
+            mapper=None,
+            sampler=SkipSampler(sampler, skip) if skip else sampler,
+            total_batch_size=cfg.SOLVER.IMS_PER_BATCH,
+            aspect_ratio_grouping=cfg.DATALOADER.ASPECT_RATIO_GROUPING,
+            num_workers=cfg.DATALOADER.NUM_WORKERS,
+        )
+        loader.sampler_seed = getattr(sampler, "_seed", None)  # to resume the same order
+        return loader
 
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
-        return build_detection_test_loader(cfg, dataset_name, mapper=build_mapper(cfg, is_train=False))
+        dataset = DatasetCatalog.get(dataset_name)
+        if cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES:  # drop them now: a skip mid-way repeats an image
+            dataset = readable_records(dataset, report_path(cfg.OUTPUT_DIR), cfg.INPUT.FORMAT)
+        return build_detection_test_loader(dataset=dataset, mapper=build_mapper(cfg, is_train=False))
+
+    def build_hooks(self):
+        previous = self.checkpointer  # Detectron2's, built just before the hooks that save with it
+        self.checkpointer = Checkpointer(previous.model, previous.save_dir, **previous.checkpointables)
+        return super().build_hooks()
+
+    def build_writers(self):
+        writers = []
+        for writer in default_writers(self.cfg.OUTPUT_DIR, self.max_iter):
+            if isinstance(writer, JSONWriter):  # the same file, through a writer that can trim it
+                writer.close()
+                writer = ResumableJSONWriter(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"))
+            writers.append(writer)
+        return writers
+
+    def resume_or_load(self, resume: bool = True):
+        if resume:
+            self.checkpointer.remove_leftovers()
+        super().resume_or_load(resume)
+        if self.start_iter > 0:  # resumed: same data order, metrics from this iteration on
+            skip = self.start_iter * self.cfg.SOLVER.IMS_PER_BATCH // comm.get_world_size()
+            seed = getattr(self._trainer.data_loader, "sampler_seed", None)
+            loader = self.build_train_loader(self.cfg, skip=skip, seed=seed)
+            self._trainer.data_loader, self._trainer._data_loader_iter = loader, iter(loader)
+            for writer in self.writers():
+                writer.trim(self.start_iter)
+            logger.info(f"Resumed at iteration {self.start_iter}: data order continues after "
+                        f"{skip} samples (sampler seed {seed})")
+
+    def writers(self):
+        return [w for h in self._hooks for w in getattr(h, "_writers", []) if isinstance(w, ResumableJSONWriter)]
+
+    def train(self):
+        try:
+            results = super().train()
+        except FloatingPointError as e:
+            last = self.checkpointer.get_checkpoint_file() or "none yet (no checkpoint was saved)"
+            raise FloatingPointError(
+                f"Training stopped at iteration {self.iter}: {e}\nLast checkpoint: {last}. Resume "
+                f"from it with --resume, e.g. with a lower SOLVER.BASE_LR or with "
+                f"SOLVER.CLIP_GRADIENTS.ENABLED True."
+            ) from e
+        finally:
+            log_skips(report_path(self.cfg.OUTPUT_DIR))
+        return results
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
@@ -67,6 +159,7 @@ class Trainer(DefaultTrainer):
         results = super().test(cfg, timer, evaluators)
         if not timer.calls:  # nothing to evaluate (DATASETS.TEST empty): no speed to report
             return results
+        log_skips(report_path(cfg.OUTPUT_DIR))
         speed = timer.summary()
         logger.info(
             "Speed: %.4f s / image (%.1f FPS) end to end, batch 1; per stage: %s",
@@ -109,6 +202,19 @@ class Trainer(DefaultTrainer):
             cfg.SOLVER.WARMUP_METHOD,
         )
         return LRMultiplier(optimizer, multiplier=schedule, max_iter=cfg.SOLVER.MAX_ITER)
+
+
+class ResumableJSONWriter(JSONWriter):
+    """Detectron2's ``metrics.json`` writer, which a resumed run can cut back (see resumption)."""
+
+    def __init__(self, path: str, window_size: int = 20):
+        super().__init__(path, window_size)
+        self.path = path
+
+    def trim(self, start_iter: int):
+        self._file_handle.close()
+        trim_metrics(self.path, start_iter)
+        self._file_handle = open(self.path, "a")
 
 
 def unwrap(model):

@@ -4,7 +4,8 @@ SISeg's hard case is same-class instances that touch; the synthetic data flags t
 (``touching: true`` on the annotation, metadata ``touching_flag``). The subset metrics
 (``segm_touching``, ``bbox_touching``) are COCOeval's with every other annotation turned
 into a crowd region: detections on those objects are ignored, neither hits nor misses,
-so only the flagged objects count. Full metrics are COCOEvaluator's, unchanged.
+so only the flagged objects count. Full metrics are COCOEvaluator's, except that a model
+with no detections at all scores AP 0 (with a warning) where COCOEvaluator reports NaN.
 """
 import contextlib
 import copy
@@ -57,3 +58,17 @@ class SubsetCOCOEvaluator(COCOEvaluator):
             self._coco_api, self._results, self._output_dir = full
         for task, metrics in subset_results.items():
             self._results[f"{task}_{self._flag}"] = metrics
+
+    def _derive_coco_results(self, coco_eval, iou_type, class_names=None):
+        """COCOEvaluator's metrics; with no detections on ground truth that has objects, 0
+        for every metric (COCOEvaluator: NaN, which tables would show as missing)."""
+        results = super()._derive_coco_results(coco_eval, iou_type, class_names)
+        objects = [a for a in self._coco_api.dataset.get("annotations", []) if not a.get("iscrowd", 0)]
+        if coco_eval is None and objects:
+            self._logger.warning(
+                f"No {iou_type} predictions at all on {len(objects)} ground-truth objects: every "
+                f"{iou_type} metric is 0"
+            )
+            results = {metric: 0.0 for metric in results}
+            results.update({f"AP-{name}": 0.0 for name in class_names or []})
+        return results

@@ -15,6 +15,7 @@ from .instance_inference import InstanceInference, downsample_labels, resize_lab
 from .losses import boundary_loss, displacement_losses, offset_loss
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
+from .segmenters.base import check_finite
 
 TRAIN_MASK_SOURCES = ("ground_truth", "segmenter")
 SUPERVISIONS = ("semantic", "instance", "mixed")
@@ -51,6 +52,7 @@ class SISeg(nn.Module):
         loss_weights: Dict[str, float] = None,
         bias_momentum: float = 0.99,
         network_only: bool = False,
+        max_input_pixels: int = 0,
     ):
         """
         Args:
@@ -75,6 +77,8 @@ class SISeg(nn.Module):
             bias_momentum: EMA momentum of the mean displacement, the field's free constant.
             network_only: inference stops after the networks and returns no instances: for
                 timing the networks alone (``TEST.SISEG.NETWORK_ONLY_SPEED``), never for AP.
+            max_input_pixels: an inference input (after the test resize) with more pixels is
+                an error naming it and the limit, not an out-of-memory crash; 0 = no limit.
         """
         super().__init__()
         if train_mask_source not in TRAIN_MASK_SOURCES:
@@ -99,6 +103,7 @@ class SISeg(nn.Module):
         self.loss_weights = dict(loss_weights or {})
         self.bias_momentum = bias_momentum
         self.network_only = network_only
+        self.max_input_pixels = max_input_pixels
         shapes = backbone.output_shape()
         self.size_divisibility = max(shapes[f].stride for f in self.in_features)
         self.register_buffer(
@@ -158,6 +163,7 @@ class SISeg(nn.Module):
             },
             "bias_momentum": s.DFM.BIAS_MOMENTUM,
             "network_only": cfg.TEST.SISEG.NETWORK_ONLY_SPEED,
+            "max_input_pixels": s.INFERENCE.MAX_INPUT_PIXELS,
         }
 
     @property
@@ -268,8 +274,12 @@ class SISeg(nn.Module):
     def inference(self, batched_inputs: List[dict], traces: List[dict] = None) -> List[dict]:
         """``traces``: optional list of dicts, one per image, filled with the intermediate
         maps (semantic mask, displacement, boundary, centroid regions, ...) for pictures."""
+        for x in batched_inputs:
+            self._check_input_size(x)
         with self.timer("segmenter"):
             predictions = self.segmenter(batched_inputs)
+            for x, prediction in zip(batched_inputs, predictions):
+                check_finite(prediction, x, self.segmenter)
             semantic = [p.labels.to(self.device) for p in predictions]
         if self.postprocess.grouping == "displacement":
             with self.timer("backbone+heads"):
@@ -297,6 +307,17 @@ class SISeg(nn.Module):
                 instances = self.postprocess.connected_components(things, output_size, probs)
             results.append({"instances": instances, "sem_seg": self._sem_seg(prediction, output_size)})
         return results
+
+    def _check_input_size(self, record: dict):
+        height, width = record["image"].shape[-2:]
+        if self.max_input_pixels and height * width > self.max_input_pixels:
+            raise ValueError(
+                f"{record.get('file_name', 'an input')}: network input {width}x{height} "
+                f"({height * width / 1e6:.1f} MP, after the test resize) is above "
+                f"MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS = {self.max_input_pixels / 1e6:.1f} MP, the "
+                f"limit that keeps inference within memory: resize inputs with INPUT.MIN_SIZE_TEST / "
+                f"INPUT.MAX_SIZE_TEST, or raise the limit (0 = none)"
+            )
 
     def _thing_probs(self, prediction) -> torch.Tensor:
         """(K+1, H, W): zeros for background, then each thing class's probability; None

@@ -70,3 +70,11 @@ def test_detections_on_unflagged_objects_are_not_false_positives(dataset, tmp_pa
     results = evaluate(name, masks, [0, 1], tmp_path)  # finds both
     assert results["segm"]["AP"] == pytest.approx(100.0)
     assert results["segm_touching"]["AP"] == pytest.approx(100.0)
+
+
+def test_no_predictions_at_all_score_zero_with_a_warning(dataset, tmp_path, caplog):
+    name, masks = dataset
+    results = evaluate(name, masks[:0], [], tmp_path)  # the model found nothing anywhere
+    for task in ("segm", "segm_touching"):
+        assert all(value == 0.0 for value in results[task].values()), results[task]  # not NaN
+    assert "No segm predictions at all on 2 ground-truth objects" in caplog.text

@@ -7,6 +7,7 @@ from detectron2.modeling import build_model
 
 from sisieg.engine import Trainer, build_config
 from sisieg.modeling.input_encoding import InputEncoder, label_palette
+from sisieg.modeling.segmenters import SemanticPrediction
 
 CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
 
@@ -151,3 +152,78 @@ def test_stage_times_add_up_to_at_most_the_total(model):
     assert all(speed[f"stage_{s}"] > 0 for s in ("segmenter", "backbone+heads", "refinement", "random walk"))
     assert stages <= speed["seconds_per_image"] * 1.01
     assert speed["fps"] == pytest.approx(1 / speed["seconds_per_image"])
+
+
+# ---------------------------------------------------------------- inputs at the extremes
+def blank(height, width, file_name="edge-case.png"):
+    return {"image": torch.zeros(3, height, width, dtype=torch.uint8),
+            "sem_seg": torch.zeros(height, width, dtype=torch.long),
+            "height": height, "width": width, "file_name": file_name}
+
+
+@pytest.mark.parametrize("grouping", ["displacement", "connected_components"])
+def test_an_image_smaller_than_the_backbone_stride_is_padded_and_answered(grouping):
+    model = build_model(small_config("MODEL.SISEG.GROUPING", grouping, "MODEL.SISEG.INFERENCE.MIN_AREA", "1")).eval()
+    record = blank(5, 7)  # the backbone's stride is 16
+    record["sem_seg"][1:4, 2:6] = 1
+    with torch.no_grad():
+        (output,) = model([record])
+    instances = output["instances"]
+    assert instances.image_size == (5, 7) and instances.pred_masks.shape[1:] == (5, 7)
+    assert len(instances) == 1 and instances.pred_classes.tolist() == [0]
+    assert torch.isfinite(instances.scores).all()
+
+
+@pytest.mark.parametrize("grouping", ["displacement", "connected_components"])
+def test_a_single_pixel_object_is_a_small_instance_or_dropped_by_min_area(grouping):
+    record = blank(64, 64)
+    record["sem_seg"][30, 41] = 2
+    for min_area, expected in (("1", 1), ("16", 0)):
+        model = build_model(small_config(
+            "MODEL.SISEG.GROUPING", grouping, "MODEL.SISEG.INFERENCE.MIN_AREA", min_area)).eval()
+        with torch.no_grad():
+            instances = model([record])[0]["instances"]
+        assert len(instances) == expected, min_area
+        if expected:
+            assert instances.pred_masks[0, 30, 41] and instances.pred_classes.tolist() == [1]
+            assert instances.pred_masks.sum() == 1 and torch.isfinite(instances.scores).all()
+
+
+@pytest.mark.parametrize("grouping", ["displacement", "connected_components"])
+def test_hundreds_of_instances(grouping):
+    model = build_model(small_config(
+        "MODEL.SISEG.GROUPING", grouping, "TEST.DETECTIONS_PER_IMAGE", "1000",
+        "MODEL.SISEG.INFERENCE.MIN_AREA", "1",
+        # the walk costs steps x instances x pixels: a short one keeps this test quick
+        "MODEL.SISEG.INFERENCE.RANDOM_WALK_STEPS", "8")).eval()
+    record = blank(256, 256)
+    for y in range(4, 256, 16):
+        for x in range(4, 256, 16):
+            record["sem_seg"][y:y + 8, x:x + 8] = 1 + (x // 16) % 2  # 256 separate 8x8 objects
+    with torch.no_grad():
+        instances = model([record])[0]["instances"]
+    assert torch.isfinite(instances.scores).all()
+    if grouping == "connected_components":
+        assert len(instances) == 256
+    else:  # an untrained field groups freely, but never across unconnected regions
+        assert len(instances) >= 256
+    assert not (instances.pred_masks.sum(dim=0) > 1).any()  # no pixel in two instances
+
+
+def test_nan_probabilities_from_a_segmenter_name_the_image():
+    model = build_model(small_config()).eval()
+
+    def nan_segmenter(batched_inputs):
+        probs = torch.full((5, 8, 8), 0.2)
+        probs[1, 3, 3] = float("nan")
+        return [SemanticPrediction(labels=torch.zeros(8, 8, dtype=torch.long), probs=probs)]
+
+    model.segmenter.forward = nan_segmenter
+    with pytest.raises(FloatingPointError, match=r"NaN or Inf probabilities \(1 values\) for image bad\.png"):
+        model([blank(8, 8, "bad.png")])
+
+
+def test_an_input_above_the_pixel_limit_is_an_error_naming_it_and_the_limit():
+    model = build_model(small_config("MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS", "1000")).eval()
+    with pytest.raises(ValueError, match=r"huge.jpg: network input 40x30 .* MAX_INPUT_PIXELS = 0.0 MP"):
+        model([blank(30, 40, "huge.jpg")])

@@ -61,6 +61,16 @@ class FrozenSegmenter(nn.Module):
         raise NotImplementedError
 
 
+def check_finite(prediction: SemanticPrediction, record: dict, segmenter: nn.Module):
+    """FloatingPointError naming the image when a segmenter's probabilities are NaN or Inf."""
+    if prediction.probs is not None and not torch.isfinite(prediction.probs).all():
+        bad = (~torch.isfinite(prediction.probs)).sum().item()
+        raise FloatingPointError(
+            f"segmenter {type(segmenter).__name__} returned NaN or Inf probabilities "
+            f"({bad} values) for image {record.get('file_name', '<no file_name>')}"
+        )
+
+
 def _drop_own_entries(module, state_dict, prefix, local_metadata):
     """State-dict hook: inside another model (``prefix`` set), leave the weights out."""
     if prefix:

@@ -1,7 +1,7 @@
 """Channel order of the images handed to a wrapped segmenter."""
 import torch
 
-CHANNEL_ORDERS = ("RGB", "BGR")
+from ...data.image_io import CHANNEL_ORDERS
 
 
 def convert_format(image: torch.Tensor, source: str, target: str) -> torch.Tensor:

@@ -18,6 +18,7 @@ def check_weights_match(
     missing: Sequence[str],
     unexpected: Sequence[str],
     wrong_shapes: Sequence[str] = (),
+    hint: str = "Check the architecture / config the checkpoint was trained with.",
 ):
     """ValueError naming the file and the keys when a checkpoint does not fit the model."""
     kinds = {"missing keys": missing, "unexpected keys": unexpected, "wrong shapes": wrong_shapes}
@@ -25,7 +26,7 @@ def check_weights_match(
     if problems:
         raise ValueError(
             f"weights {path} do not match {model_name}: " + "; ".join(problems)
-            + ". Check the architecture / config the checkpoint was trained with."
+            + ". " + hint
         )
 
 
