@@ -72,6 +72,8 @@ def main():
     for record in tqdm.tqdm(records, desc="demo"):
         path = record["file_name"]
         x = mapper(record)
+        if x is None:  # unreadable, skipped (INPUT.SISEG.SKIP_UNREADABLE_IMAGES) and reported
+            continue
         with torch.no_grad():
             instances = model([x])[0]["instances"].to("cpu")
         image = convert_image_to_rgb(x["image"].permute(1, 2, 0), cfg.INPUT.FORMAT)
