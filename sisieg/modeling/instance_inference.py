@@ -20,6 +20,7 @@ from .grouping import centroid_thresholds, majority_class, semantic_components
 from .grouping import split_by_semantic_components
 from .postprocessing import assign_to_centroids, find_centroid_regions, neighbour_affinity
 from .postprocessing import random_walk, refine_displacement
+from .postprocessing.walk_packing import packed_seeds, unpack
 
 GROUPINGS = ("displacement", "connected_components")
 
@@ -120,14 +121,22 @@ class InstanceInference:
         with timer("random walk"):
             seeds = label_masks(instances, num).float() * (1 - boundary)
             if self.use_random_walk:
-                semantic = small_things if self.within_semantic_region else None
-                weights, offsets = neighbour_affinity(boundary, self.walk_radius, self.walk_beta, semantic)
-                seeds = random_walk(seeds, weights, offsets, self.walk_steps, self.walk_tol)
+                seeds = self.walk(seeds, instances, boundary, small_things)
         with timer("output"):
             scores = self.normalize(upsample_scores(seeds, thing_map.shape))
             labels = self.label_pixels(scores, thing_map, instance_class)
             objectness = mean_per_label(scores, labels, num)
             return self.finish(labels, objectness, instance_class, thing_map, output_size, class_probs)
+
+    def walk(self, seeds, instances, boundary, small_things) -> torch.Tensor:
+        """The random walk of every instance's seeds (K, h, w); inside the semantic mask the
+        instances share channels (walk_packing: exact, and far cheaper in crowded images)."""
+        semantic = small_things if self.within_semantic_region else None
+        weights, offsets = neighbour_affinity(boundary, self.walk_radius, self.walk_beta, semantic)
+        if not self.within_semantic_region:
+            return random_walk(seeds, weights, offsets, self.walk_steps, self.walk_tol)
+        packed, channel, member = packed_seeds(seeds, instances, small_things, self.walk_radius)
+        return unpack(random_walk(packed, weights, offsets, self.walk_steps, self.walk_tol), channel, member)
 
     def finish(self, labels, objectness, instance_class, thing_map, output_size, class_probs):
         """Regions no instance reached become instances; then the ``Instances``."""
