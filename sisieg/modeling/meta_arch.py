@@ -312,10 +312,10 @@ class SISeg(nn.Module):
         height, width = record["image"].shape[-2:]
         if self.max_input_pixels and height * width > self.max_input_pixels:
             raise ValueError(
-                f"{record.get('file_name', 'an input')}: network input {width}x{height} "
-                f"({height * width / 1e6:.1f} MP, after the test resize) is above "
-                f"MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS = {self.max_input_pixels / 1e6:.1f} MP, the "
-                f"limit that keeps inference within memory: resize inputs with INPUT.MIN_SIZE_TEST / "
+                f"{record.get('file_name', 'an input')}: network input {width}x{height} = "
+                f"{height * width:,} pixels (after the test resize) is above "
+                f"MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS = {self.max_input_pixels:,}, the limit that "
+                f"keeps inference within memory: resize inputs with INPUT.MIN_SIZE_TEST / "
                 f"INPUT.MAX_SIZE_TEST, or raise the limit (0 = none)"
             )
 
