@@ -225,5 +225,5 @@ def test_nan_probabilities_from_a_segmenter_name_the_image():
 
 def test_an_input_above_the_pixel_limit_is_an_error_naming_it_and_the_limit():
     model = build_model(small_config("MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS", "1000")).eval()
-    with pytest.raises(ValueError, match=r"huge.jpg: network input 40x30 = 1,200 pixels .* MAX_INPUT_PIXELS = 1,000,"):
+    with pytest.raises(ValueError, match=r"huge.jpg: network input 40x30 = 1,200 pixels .*MAX_INPUT_PIXELS = 1,000,"):
         model([blank(30, 40, "huge.jpg")])
