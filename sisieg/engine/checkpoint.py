@@ -12,7 +12,7 @@ import torch
 from detectron2.checkpoint import DetectionCheckpointer
 
 from ..data.atomic_io import remove_leftovers, replace_from_temporary, write_text_atomically
-from ..modeling.segmenters.weights import check_weights_match
+from ..modeling.segmenters.weights import check_incompatible_keys
 
 PARTIAL_HINT = "Set MODEL.SISEG.PARTIAL_WEIGHTS True to load only the parts that match."
 
@@ -50,10 +50,7 @@ class Checkpointer(DetectionCheckpointer):
     def _load_model(self, checkpoint):
         incompatible = super()._load_model(checkpoint)
         if self.strict and incompatible is not None:
-            wrong_shapes = [key for key, *_ in incompatible.incorrect_shapes]  # also "missing": not loaded
-            missing = [key for key in incompatible.missing_keys if key not in wrong_shapes]
-            check_weights_match(self._loading, type(self.model).__name__, missing,
-                                incompatible.unexpected_keys, wrong_shapes, hint=PARTIAL_HINT)
+            check_incompatible_keys(self._loading, type(self.model).__name__, incompatible, PARTIAL_HINT)
         return incompatible
 
 

@@ -18,7 +18,7 @@ from detectron2.modeling import build_model
 from ...config import add_sisieg_config
 from .base import SEGMENTER_REGISTRY, FrozenSegmenter, SemanticPrediction
 from .image_format import convert_format
-from .weights import check_weights_match, require_file
+from .weights import check_incompatible_keys, require_file
 
 
 @SEGMENTER_REGISTRY.register_as("detectron2")
@@ -83,10 +83,4 @@ def load_weights(model: torch.nn.Module, path: str):
     # _load_file / _load_model are the checkpointer's documented override points; called
     # directly, they give the incompatible keys instead of a log line.
     incompatible = checkpointer._load_model(checkpointer._load_file(path))
-    check_weights_match(
-        path,
-        type(model).__name__,
-        incompatible.missing_keys,
-        incompatible.unexpected_keys,
-        [key for key, *_ in incompatible.incorrect_shapes],
-    )
+    check_incompatible_keys(path, type(model).__name__, incompatible)

@@ -1,8 +1,10 @@
-"""Checks shared by the segmenters that load files: the file exists, the weights fit."""
+"""Checks shared by whatever loads weights files (segmenters, sisieg's checkpointer): the file
+exists, the weights fit."""
 import os
 from typing import Sequence
 
 SHOWN = 8  # keys listed per kind of mismatch
+RETRAINED_HINT = "Check the architecture / config the checkpoint was trained with."
 
 
 def require_file(path: str, key: str, what: str) -> str:
@@ -18,7 +20,7 @@ def check_weights_match(
     missing: Sequence[str],
     unexpected: Sequence[str],
     wrong_shapes: Sequence[str] = (),
-    hint: str = "Check the architecture / config the checkpoint was trained with.",
+    hint: str = RETRAINED_HINT,
 ):
     """ValueError naming the file and the keys when a checkpoint does not fit the model."""
     kinds = {"missing keys": missing, "unexpected keys": unexpected, "wrong shapes": wrong_shapes}
@@ -28,6 +30,14 @@ def check_weights_match(
             f"weights {path} do not match {model_name}: " + "; ".join(problems)
             + ". " + hint
         )
+
+
+def check_incompatible_keys(path: str, model_name: str, incompatible, hint: str = RETRAINED_HINT):
+    """``check_weights_match`` for the incompatible keys of a Detectron2 / fvcore checkpointer
+    load; a key of the wrong shape is reported once, not also as missing (it was not loaded)."""
+    wrong_shapes = [key for key, *_ in incompatible.incorrect_shapes]
+    missing = [key for key in incompatible.missing_keys if key not in wrong_shapes]
+    check_weights_match(path, model_name, missing, incompatible.unexpected_keys, wrong_shapes, hint)
 
 
 def listed(keys: Sequence[str]) -> str:
