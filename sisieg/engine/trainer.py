@@ -64,6 +64,8 @@ class Trainer(DefaultTrainer):
     skipped as unreadable (``INPUT.SISEG.SKIP_UNREADABLE_IMAGES``) are listed at the end.
     """
 
+    metrics_writer = None  # the metrics.json writer, set by build_writers (main process only)
+
     @classmethod
     def build_train_loader(cls, cfg, skip: int = 0, seed: int = None):
         """Detectron2's training loader. ``skip``: samples (per process) already consumed by
@@ -101,6 +103,7 @@ class Trainer(DefaultTrainer):
             if isinstance(writer, JSONWriter):  # the same file, through a writer that can trim it
                 writer.close()
                 writer = ResumableJSONWriter(os.path.join(self.cfg.OUTPUT_DIR, "metrics.json"))
+                self.metrics_writer = writer
             writers.append(writer)
         return writers
 
@@ -113,13 +116,10 @@ class Trainer(DefaultTrainer):
             seed = getattr(self._trainer.data_loader, "sampler_seed", None)
             loader = self.build_train_loader(self.cfg, skip=skip, seed=seed)
             self._trainer.data_loader, self._trainer._data_loader_iter = loader, iter(loader)
-            for writer in self.writers():
-                writer.trim(self.start_iter)
+            if self.metrics_writer is not None:  # only the main process writes metrics
+                self.metrics_writer.trim(self.start_iter)
             logger.info(f"Resumed at iteration {self.start_iter}: data order continues after "
                         f"{skip} samples (sampler seed {seed})")
-
-    def writers(self):
-        return [w for h in self._hooks for w in getattr(h, "_writers", []) if isinstance(w, ResumableJSONWriter)]
 
     def train(self):
         try:
