@@ -7,7 +7,7 @@ resize, and returns ``image`` (C, H, W) uint8, ``sem_seg`` (H, W) long, ``height
 ``width`` and the record's other fields. Instance annotations are not needed by the
 model and are dropped. An image that cannot be read is an error naming it, or, with
 ``INPUT.SISEG.SKIP_UNREADABLE_IMAGES``, a skip recorded in the run's report (``None``
-returned: Detectron2's training loader then draws another image).
+returned: the training loader maps the next image instead, see skipped_images).
 """
 import copy
 from typing import List

@@ -82,10 +82,9 @@ def resolve_weights(row: Row, opts: Sequence[str]) -> str:
     """Train what the row needs (each config once, reused when done); its weights file."""
     for config in row.needs:
         train_if_needed(build_config(config, opts))
-    if row.weights == "train":
-        return train_if_needed(build_config(row.config, opts))
-    if row.weights.endswith(".yaml"):
-        return train_if_needed(build_config(row.weights, opts))
+    trained = row.config if row.weights == "train" else row.weights
+    if trained.endswith(".yaml"):
+        return train_if_needed(build_config(trained, opts))
     if row.weights and not os.path.isfile(row.weights):
         raise FileNotFoundError(f"comparison row {row.name!r}: weights file {row.weights} does not exist")
     return row.weights
