@@ -44,7 +44,7 @@ class Row:
 
 SHAPES = "configs/shapes/"
 SISEG_GT = SHAPES + "siseg_oracle_R18_bs8_300it.yaml"
-SEMSEG = SHAPES + "semseg_fpn_R18_bs8_200it.yaml"
+SEMSEG = SHAPES + "semseg_fpn_R18_bs8_1000it.yaml"
 EMBEDDED_ROWS: List[Row] = [
     Row("SISeg + ground-truth masks", SISEG_GT),
     Row("SISeg + trained segmenter", SHAPES + "siseg_semseg_fpn_R18.yaml", SISEG_GT, needs=(SEMSEG,)),

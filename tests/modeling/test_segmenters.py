@@ -22,7 +22,7 @@ from sisieg.modeling.segmenters import build_segmenter
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SISEG_CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_oracle_R18_bs8_300it.yaml")
-SEMSEG_CONFIG = os.path.join(REPO, "configs", "shapes", "semseg_fpn_R18_bs8_200it.yaml")
+SEMSEG_CONFIG = os.path.join(REPO, "configs", "shapes", "semseg_fpn_R18_bs8_1000it.yaml")
 VOC_TO_SHAPES = [0, 1, 2, 3, 4] + [-1] * 16  # 5 dataset classes from the first 5 VOC outputs
 
 
