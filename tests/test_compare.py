@@ -5,7 +5,17 @@ import os
 import subprocess
 import sys
 
-from sisieg.engine.comparison import EMBEDDED_ROWS
+import numpy as np
+import torch
+from detectron2.data import DatasetCatalog, MetadataCatalog
+from detectron2.structures import Instances
+from PIL import Image
+
+from sisieg.data.image_io import read_image
+from sisieg.engine import build_config
+from sisieg.engine.comparison import EMBEDDED_ROWS, draw_predictions
+from sisieg.engine.runs import load_model
+from sisieg.visualization.prediction_panels import draw_instances
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = [
@@ -26,7 +36,7 @@ def compare(tmp_path, *args):
 
 
 def test_embedded_comparison_has_every_row_measured_alike(tmp_path):
-    result = compare(tmp_path, "--output-dir", "cmp", *TINY)
+    result = compare(tmp_path, "--output-dir", "cmp", "--pictures", "2", *TINY)
     assert result.returncode == 0, result.stderr[-3000:]
     table = (tmp_path / "cmp" / "comparison.md").read_text()
     rows = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
@@ -51,6 +61,29 @@ def test_embedded_comparison_has_every_row_measured_alike(tmp_path):
     assert rows["Mask R-CNN R50-FPN (Detectron2)"]["params_trainable"] > rows[
         "Mask R-CNN R18-FPN (Detectron2)"]["params_trainable"]
     assert (tmp_path / "cmp" / "comparison.png").stat().st_size > 10_000
+    # pictures: 2 val images, each with its image, ground truth and one panel per row
+    width, height = Image.open(tmp_path / "cmp" / "comparison_pictures.png").size
+    assert round(width / height) == (2 + len(EMBEDDED_ROWS)) // 2
+
+
+def test_pictures_draw_the_instances_scoring_above_the_threshold(tmp_path, monkeypatch):
+    monkeypatch.setenv("DETECTRON2_DATASETS", str(tmp_path / "datasets"))
+    from sisieg.data.datasets.shapes import register_shapes_split
+
+    register_shapes_split("sisieg_test_pictures_val", str(tmp_path / "datasets"), "tiny_val", 2, (96, 96), 1)
+    cfg = build_config(os.path.join(REPO, "configs/shapes/cc_oracle.yaml"),
+                       ["DATASETS.TEST", "('sisieg_test_pictures_val',)", "MODEL.SISEG.INFERENCE.MIN_AREA", "1"])
+    model = load_model(cfg, "")  # connected components: every instance scores 1
+    records = DatasetCatalog.get("sisieg_test_pictures_val")
+    drawn = draw_predictions(cfg, model, records, threshold=1.0)
+    hidden = draw_predictions(cfg, model, records, threshold=1.01)
+    nothing = Instances((96, 96), pred_masks=torch.zeros(0, 96, 96, dtype=torch.bool),
+                        scores=torch.zeros(0), pred_classes=torch.zeros(0, dtype=torch.long))
+    for record, with_instances, without in zip(records, drawn, hidden):
+        assert record["annotations"]
+        blank = draw_instances(read_image(record["file_name"]), nothing, MetadataCatalog.get(cfg.DATASETS.TEST[0]))
+        assert np.array_equal(without, blank)
+        assert with_instances.shape == blank.shape and not np.array_equal(with_instances, blank)
 
 
 def test_a_row_with_a_missing_config_is_named(tmp_path):

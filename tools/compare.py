@@ -12,20 +12,26 @@ model_final.pth exists), another .yaml (train that config and use its weights) o
 connected components on ground-truth and on predicted masks, Detectron2's Mask R-CNN R50-FPN
 and R18-FPN, all on sisieg_shapes_val (hours on 2 CPU cores when nothing is trained yet: a
 Mask R-CNN R18-FPN iteration takes 17-22 s there, 300 of them; SISeg's about 1.8 s). Trailing KEY VALUE overrides apply to every
-row's config. Written to --output-dir: comparison.md, comparison.json, comparison.png.
+row's config. Written to --output-dir: comparison.md, comparison.json, comparison.png (bar
+chart) and comparison_pictures.png (each row's predictions on the first --pictures val images).
 """
 import argparse
 import json
 import math
 import os
+import textwrap
 import time
 
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
 
-from sisieg.engine import log_to
+from detectron2.data import DatasetCatalog, MetadataCatalog
+
+from sisieg.data.image_io import read_image
+from sisieg.engine import build_config, log_to
 from sisieg.engine.comparison import EMBEDDED_ROWS, Row, compare
 from sisieg.evaluation import results_table
-from sisieg.visualization import save_bar_chart
+from sisieg.visualization import save_bar_chart, save_grid
+from sisieg.visualization.prediction_panels import draw_annotations
 
 AP_METRICS = (("AP", "segm", "AP"), ("AP50", "segm", "AP50"), ("AP75", "segm", "AP75"))
 
@@ -36,6 +42,9 @@ def parse_args():
                         help="a row to compare (repeatable); default: the embedded rows")
     parser.add_argument("--only", action="append", metavar="NAME", help="run only this row (repeatable)")
     parser.add_argument("--output-dir", default="output/shapes/compare", help="where the table and chart go")
+    parser.add_argument("--pictures", type=int, default=4, help="val images in comparison_pictures.png (0: none)")
+    parser.add_argument("--picture-threshold", type=float, default=0.5,
+                        help="instances scoring at least this are drawn (Detectron2's demo default)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE overrides for every row")
     args = parser.parse_args()
     rows = [Row(name, config, "" if weights == "none" else weights) for name, config, weights in args.row or []]
@@ -74,12 +83,24 @@ def chart_panels(outcomes) -> dict:
     }
 
 
+def save_pictures(outcomes, val: str, path: str):
+    """One row per val image: the image, its ground truth, then each method's predictions."""
+    metadata = MetadataCatalog.get(val)
+    records = DatasetCatalog.get(val)[: len(outcomes[0].pictures)]
+    grid = []
+    for i, record in enumerate(records):
+        image = read_image(record["file_name"])
+        grid.append([image, draw_annotations(image, record, metadata), *(o.pictures[i] for o in outcomes)])
+    titles = ["image", "ground truth", *(textwrap.fill(o.name, 24) for o in outcomes)]
+    save_grid(grid, titles, path)
+
+
 def main():
     args, rows = parse_args()
     start = time.perf_counter()
     os.makedirs(args.output_dir, exist_ok=True)
     log_to(os.path.join(args.output_dir, "compare_log.txt"))
-    outcomes = compare(rows, args.output_dir, args.opts)
+    outcomes = compare(rows, args.output_dir, args.opts, args.pictures, args.picture_threshold)
     table = results_table([(o.name, o.results, extra_columns(o)) for o in outcomes])
     base = os.path.join(args.output_dir, "comparison")
     with open(base + ".md", "w") as f:
@@ -91,7 +112,11 @@ def main():
                             "params_frozen": o.params_frozen, "params_trainable": o.params_trainable,
                             "gflops": o.gflops} for o in outcomes}, f, indent=2)
     save_bar_chart([o.name for o in outcomes], chart_panels(outcomes), base + ".png")
-    print("\n" + table + f"\nWritten to {base}.md, .json, .png ({time.perf_counter() - start:.0f} s)")
+    written = ".md, .json, .png"
+    if args.pictures > 0:
+        save_pictures(outcomes, build_config(rows[0].config, args.opts).DATASETS.TEST[0], base + "_pictures.png")
+        written += ", _pictures.png"
+    print("\n" + table + f"\nWritten to {base}{written} ({time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

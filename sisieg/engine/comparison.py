@@ -4,8 +4,9 @@ Each row is a config (any meta-architecture Detectron2 or sisieg registers) and 
 weights come from. Every row is evaluated by the same COCOEvaluator (``Trainer.build_evaluator``)
 at batch 1, timed end to end; SISeg rows also score their segmenter's mask with
 SemSegEvaluator (mIoU), and every row reports its parameters (frozen / trainable) and its
-networks' FLOPs (fvcore) on the first val image. ``tools/compare.py`` runs the rows and
-writes the table and the bar chart.
+networks' FLOPs (fvcore) on the first val image, and draws its predictions on the first few
+val images. ``tools/compare.py`` runs the rows and writes the table, the bar chart and the
+pictures.
 """
 import logging
 import os
@@ -13,10 +14,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
-from detectron2.data import DatasetCatalog
+from detectron2.data import DatasetCatalog, MetadataCatalog
 from detectron2.evaluation import DatasetEvaluators, SemSegEvaluator
 
+from ..data.image_io import read_image
+from ..visualization.prediction_panels import draw_instances
 from .benchmark import flops, parameter_counts
 from .runs import load_model, train_if_needed, with_options
 from .setup import build_config
@@ -64,6 +68,7 @@ class RowResult:
     params_frozen: int = 0
     params_trainable: int = 0
     gflops: float = 0.0
+    pictures: List[np.ndarray] = field(default_factory=list)  # predictions on the first val images
 
     @property
     def miou(self) -> Optional[float]:
@@ -90,8 +95,10 @@ def resolve_weights(row: Row, opts: Sequence[str]) -> str:
     return row.weights
 
 
-def evaluate_row(row: Row, output_dir: str, opts: Sequence[str] = ()) -> RowResult:
-    """Train if needed, then evaluate ``row`` on its config's first test split."""
+def evaluate_row(row: Row, output_dir: str, opts: Sequence[str] = (), pictures: int = 0,
+                 picture_threshold: float = 0.5) -> RowResult:
+    """Train if needed, then evaluate ``row`` on its config's first test split and draw its
+    predictions scoring at least ``picture_threshold`` on the first ``pictures`` images."""
     weights = resolve_weights(row, opts)
     cfg = with_options(build_config(row.config, opts), ["OUTPUT_DIR", os.path.join(output_dir, slug(row.name))])
     model = load_model(cfg, weights)
@@ -102,10 +109,12 @@ def evaluate_row(row: Row, output_dir: str, opts: Sequence[str] = ()) -> RowResu
     results = Trainer.test(cfg, ForwardTimer(model), [DatasetEvaluators(evaluators)])
     counts = used_parameter_counts(model)
     return RowResult(row.name, row.config, weights, results, counts["params_frozen"],
-                     counts["params_trainable"], network_gflops(model, first_input(cfg, val)))
+                     counts["params_trainable"], network_gflops(model, first_input(cfg, val)),
+                     draw_predictions(cfg, model, DatasetCatalog.get(val)[:pictures], picture_threshold))
 
 
-def compare(rows: Sequence[Row], output_dir: str, opts: Sequence[str] = ()) -> List[RowResult]:
+def compare(rows: Sequence[Row], output_dir: str, opts: Sequence[str] = (), pictures: int = 0,
+            picture_threshold: float = 0.5) -> List[RowResult]:
     """Every row, in order, with the same ``KEY VALUE`` overrides applied to each config."""
     names = [row.name for row in rows]
     if len(set(map(slug, names))) != len(names):
@@ -113,13 +122,27 @@ def compare(rows: Sequence[Row], output_dir: str, opts: Sequence[str] = ()) -> L
     outcome = []
     for row in rows:
         logger.info(f"Comparison row {row.name!r}: {row.config}")
-        outcome.append(evaluate_row(row, output_dir, opts))
+        outcome.append(evaluate_row(row, output_dir, opts, pictures, picture_threshold))
     return outcome
 
 
 def first_input(cfg, dataset_name: str) -> dict:
     """The first val record as the row's own test mapper prepares it."""
     return build_mapper(cfg, is_train=False)(DatasetCatalog.get(dataset_name)[0])
+
+
+def draw_predictions(cfg, model, records: Sequence[dict], threshold: float) -> List[np.ndarray]:
+    """Each record's image with the instances ``model`` predicts on it (at the image's size)
+    scoring at least ``threshold``."""
+    mapper = build_mapper(cfg, is_train=False)
+    metadata = MetadataCatalog.get(cfg.DATASETS.TEST[0])
+    drawn = []
+    for record in records:
+        with torch.no_grad():
+            instances = model([mapper(record)])[0]["instances"].to("cpu")
+        confident = instances[instances.scores >= threshold]
+        drawn.append(draw_instances(read_image(record["file_name"]), confident, metadata))
+    return drawn
 
 
 def uses_heads(model) -> bool:
