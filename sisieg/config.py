@@ -15,7 +15,8 @@ def add_sisieg_config(cfg):
     _C.MASK_ENCODING = "color"  # mask as a 3-channel palette image ("color") or "onehot" channels
     _C.TRAIN_MASK_SOURCE = "ground_truth"  # mask fed in training: "ground_truth" or "segmenter"
     _C.SUPERVISION = "semantic"  # "semantic" (paper: pair labels from the class mask), "instance", "mixed"
-    _C.GROUPING = "displacement"  # "displacement" (DFM + CBR, the method) or "connected_components"
+    _C.GROUPING = "votes"  # "votes" (centre votes, lossless), "irnet" (paper), "connected_components"
+    _C.ORACLE_HEADS = False  # evaluation: replace the heads' outputs by targets from the GT instances
     _C.IN_FEATURES = ["stem", "res2", "res3", "res4", "res5"]  # backbone levels C1..C5 for the heads
     _C.FREEZE_BACKBONE = True  # paper: frozen ImageNet backbone; False to train it (no weights here)
     _C.PARTIAL_WEIGHTS = False  # evaluation: True lets MODEL.WEIGHTS miss / add keys (logged, not an error)
@@ -31,6 +32,9 @@ def add_sisieg_config(cfg):
     _C.SEGMENTER.TORCHVISION_CLASS_MAP = []  # dataset id per VOC class, -1 = background; [] = VOC ids
 
     _C.DFM = CN()
+    _C.DFM.NAME = "irnet"  # registered head (sisieg/modeling/heads): "irnet" (paper, stride 4) or "fine"
+    _C.DFM.OUTPUT_STRIDE = 1  # "fine": input pixels per output pixel (1, 2 or 4)
+    _C.DFM.FINE_CHANNELS = 32  # "fine": width of its full-resolution layers
     _C.DFM.LEVEL_CHANNELS = [64, 128, 256, 256, 256]  # 1x1 conv width per IN_FEATURES level (IRNet)
     _C.DFM.FUSE_CHANNELS = 256  # width after fusing the coarse levels and of the final block
     _C.DFM.LOSS_FG_WEIGHT = 1.0  # weight of L_D^fg (Eq. 9)
@@ -39,19 +43,35 @@ def add_sisieg_config(cfg):
     _C.DFM.BIAS_MOMENTUM = 0.99  # EMA momentum of the measured mean displacement (free constant)
 
     _C.CBR = CN()
+    _C.CBR.NAME = "irnet"  # registered boundary head (sisieg/modeling/heads): "irnet" (paper)
     _C.CBR.CHANNELS = 32  # 1x1 conv width per level before the boundary logit (IRNet)
     _C.CBR.LOSS_WEIGHT = 1.0  # weight of L_B (Eq. 16)
 
     _C.PAIRS = CN()
     _C.PAIRS.TRAIN_RADIUS = 10  # half-disk radius gamma of training pairs, feature pixels (152 offsets)
-    _C.PAIRS.TEST_RADIUS = 5  # radius of the random walk's affinities at inference (34 offsets)
+
+    _C.ORACLE = CN()  # the perfect heads of ORACLE_HEADS, optionally degraded (robustness curve)
+    _C.ORACLE.NOISE = 0.0  # Gaussian noise (std, head pixels) added to the perfect displacement field
+    _C.ORACLE.BOUNDARY = "perfect"  # boundary map: "perfect", "blurred" (3x3 box, twice) or "missing" (0)
+    _C.ORACLE.SEED = 0  # seed of the noise (per image: this + the image's index in the batch stream)
+
+    _C.VOTES = CN()  # GROUPING "votes" (sisieg/modeling/postprocessing/center_votes.py)
+    _C.VOTES.STEPS = 1  # Euler steps pixel -> pixel + D (1: Panoptic-DeepLab's one step)
+    _C.VOTES.BIN_SIZE = 1.0  # side of a vote bin, input pixels (smaller: closer centres kept apart)
+    _C.VOTES.DENSITY_RADIUS = 1  # vote density = votes in the (2r+1)^2 bins around a bin
+    _C.VOTES.CLIMB_RADIUS = 2  # a bin climbs to the densest bin within this many bins
+    _C.VOTES.MIN_MASS = 16.0  # a mode needs this many voting input pixels to be a centre
+    _C.VOTES.SADDLE_RADIUS = 8  # modes closer than this many bins may join over a saddle
+    _C.VOTES.SADDLE_RATIO = 0.5  # ... when the density between never drops below this x the lower peak; 0 = off
+    _C.VOTES.MERGE_RADIUS = 1.0  # pieces of one class whose centres agree this well (input px) join; 0 = never
 
     _C.INFERENCE = CN()
-    _C.INFERENCE.REFINE_ITERS = 99  # displacement refinement iterations (Eq. 11)
-    _C.INFERENCE.CENTROID_THRESHOLD = 2.5  # |D| below this (feature pixels) marks centroid regions (IRNet)
+    _C.INFERENCE.REFINE_ITERS = 99  # GROUPING "irnet": displacement refinement iterations (Eq. 11)
+    _C.INFERENCE.CENTROID_THRESHOLD = 2.5  # "irnet": |D| below this (feature pixels) marks centroid regions (IRNet)
     _C.INFERENCE.CENTROID_RELATIVE_THRESHOLD = 0.3  # x object radius sqrt(area/pi), capped by the above; 0 = off
     _C.INFERENCE.CENTROID_MIN_THRESHOLD = 0.75  # floor of the relative threshold (feature pixels)
-    _C.INFERENCE.RANDOM_WALK = True  # sharpen masks by the boundary-aware random walk (Eq. 17-18)
+    _C.INFERENCE.RANDOM_WALK = False  # spread masks by the boundary-aware walk (Eq. 17-18; paper: True)
+    _C.INFERENCE.RANDOM_WALK_RADIUS = 5  # radius of the walk's affinities, head pixels (paper: 5)
     _C.INFERENCE.RANDOM_WALK_BETA = 10.0  # affinity exponent beta
     _C.INFERENCE.RANDOM_WALK_STEPS = 256  # random-walk steps (Eq. 18)
     _C.INFERENCE.RANDOM_WALK_TOL = 0.0  # stop early once no score moves more than this; 0 = never

@@ -61,8 +61,9 @@ class SISegDatasetMapper:
             image_format: Detectron2 image format of the model input ("BGR", "RGB").
             num_semantic_classes: mask ids must lie in [0, this) or equal ``ignore_value``.
             ignore_value: label of unlabelled pixels.
-            instance_ids: in training, also return ``instance_ids`` (H, W) long (0 = none,
-                -1 = unknown) for records with instance annotations.
+            instance_ids: also return ``instance_ids`` (H, W) long (0 = none, -1 = unknown)
+                for records with instance annotations (instance-supervised training, and the
+                perfect heads of ``MODEL.SISEG.ORACLE_HEADS`` at evaluation).
             instance_label_fraction: only this fraction of the images (a fixed choice by
                 file name) keeps its instance labels, to study partial labelling.
             skip_unreadable: return None for an unreadable image instead of raising.
@@ -101,8 +102,8 @@ class SISegDatasetMapper:
             "image_format": cfg.INPUT.FORMAT,
             "num_semantic_classes": cfg.MODEL.SISEG.NUM_SEMANTIC_CLASSES,
             "ignore_value": cfg.MODEL.SISEG.IGNORE_VALUE,
-            "instance_ids": is_train and cfg.MODEL.SISEG.SUPERVISION != "semantic",
-            "instance_label_fraction": cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION,
+            "instance_ids": (cfg.MODEL.SISEG.SUPERVISION != "semantic") if is_train else cfg.MODEL.SISEG.ORACLE_HEADS,
+            "instance_label_fraction": cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION if is_train else 1.0,
             "skip_unreadable": cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES,
             "skip_report": report_path(cfg.OUTPUT_DIR),
         }
@@ -145,11 +146,10 @@ class SISegDatasetMapper:
         return record
 
     def _wants_instance_ids(self, record: dict) -> bool:
-        return (
-            self.instance_ids
-            and bool(record.get("annotations"))
-            and has_instance_labels(record, self.instance_label_fraction)
-        )
+        """Training: images with instances (and in the labelled fraction); evaluation: every
+        image of an instance dataset, an empty one included (all background)."""
+        annotated = "annotations" in record if not self.is_train else bool(record.get("annotations"))
+        return self.instance_ids and annotated and has_instance_labels(record, self.instance_label_fraction)
 
 
 UNKNOWN_CODE = 255  # how an unknown (-1) instance id travels through the transforms as uint8

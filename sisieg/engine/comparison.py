@@ -147,7 +147,7 @@ def draw_predictions(cfg, model, records: Sequence[dict], threshold: float) -> L
 
 def uses_heads(model) -> bool:
     """Whether a SISeg model runs its backbone and heads (not for connected components)."""
-    return model.postprocess.grouping == "displacement"
+    return model.postprocess.uses_heads
 
 
 def used_parameter_counts(model) -> Dict[str, int]:

@@ -88,6 +88,8 @@ class Trainer(DefaultTrainer):
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
         dataset = DatasetCatalog.get(dataset_name)
+        if cfg.MODEL.META_ARCHITECTURE == "SISeg" and cfg.MODEL.SISEG.ORACLE_HEADS:
+            check_instance_annotations(dataset, dataset_name)
         if cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES:  # drop them now: a skip mid-way repeats an image
             dataset = readable_records(dataset, report_path(cfg.OUTPUT_DIR), cfg.INPUT.FORMAT)
         return build_detection_test_loader(dataset=dataset, mapper=build_mapper(cfg, is_train=False))
@@ -215,6 +217,17 @@ class ResumableJSONWriter(JSONWriter):
         self._file_handle.close()
         trim_metrics(self.path, start_iter)
         self._file_handle = open(self.path, "a")
+
+
+def check_instance_annotations(dataset, dataset_name: str):
+    """The perfect heads need every test image's instance annotations (an empty list counts)."""
+    missing = [record["file_name"] for record in dataset if "annotations" not in record]
+    if missing:
+        raise ValueError(
+            f"MODEL.SISEG.ORACLE_HEADS needs instance annotations, but {len(missing)} of the "
+            f"{len(dataset)} images of {dataset_name} have none (e.g. {missing[0]}): evaluate the "
+            f"ceiling on a dataset with instances (COCO json, VOC / ADE20K instance splits, shapes)"
+        )
 
 
 def unwrap(model):

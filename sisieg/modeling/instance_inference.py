@@ -1,12 +1,17 @@
 """From the heads' outputs and the semantic mask to Detectron2 ``Instances`` of one image.
 
-Pipeline (METHOD.md, "Inference"): refine the displacement field, find centroid regions,
-assign pixels (``grouping``); split instances by semantic connectivity; seed each
-instance with (1 - B) and propagate by the boundary-aware random walk; normalise, compare
-against a background score and take the per-pixel argmax at the input resolution; keep
-every instance inside its class; score = objectness x class score (Eq. 13).
-The ``connected_components`` grouping skips the networks: one instance per connected
-region of each class, the trivial baseline.
+Groupings (``MODEL.SISEG.GROUPING``):
+- ``votes`` (default): every pixel votes for its centre at pixel + D, modes of the votes per
+  semantic component are the centres, each pixel of the component joins the nearest one at
+  full resolution (postprocessing/center_votes.py). Lossless under perfect heads.
+- ``irnet`` (the paper, faithful): refine the field 99 steps, centroid regions where |D| < tau
+  on the head grid, pixels assigned to the region their endpoint falls in, split by semantic
+  connectivity (grouping.py).
+- ``connected_components``: no networks, one instance per connected region of each class,
+  the trivial baseline.
+Then, optionally, each instance's seeds (1 - B) spread by the boundary-aware random walk;
+pixels take the best-scoring instance of their class at the input resolution; regions no
+instance reached become instances; score = objectness x class score (Eq. 13).
 """
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
@@ -18,23 +23,36 @@ from detectron2.structures import BitMasks, Instances
 from ..utils import StageTimer
 from .grouping import centroid_thresholds, majority_class, semantic_components
 from .grouping import split_by_semantic_components
+from .labels import downsample_labels, label_masks, mean_per_label, relabel_contiguous
+from .labels import resize_labels, upsample_scores
 from .postprocessing import assign_to_centroids, find_centroid_regions, neighbour_affinity
 from .postprocessing import random_walk, refine_displacement
+from .postprocessing.center_votes import VoteSettings, group_by_votes
 from .postprocessing.walk_packing import packed_seeds, unpack
 
-GROUPINGS = ("displacement", "connected_components")
+GROUPINGS = ("votes", "irnet", "connected_components")
+SCORE_NORMALIZATIONS = ("instance", "global")
+
+
+def check_choice(key: str, value: str, choices) -> str:
+    """``value`` if it is one of ``choices``, else a ValueError naming the key and the choices."""
+    if value not in choices:
+        raise ValueError(f"{key} must be one of {tuple(choices)}, got {value!r}")
+    return value
 
 
 @dataclass
 class InstanceInference:
-    """Inference hyper-parameters (``MODEL.SISEG.INFERENCE``) and the steps that use them."""
+    """Inference hyper-parameters (``MODEL.SISEG.INFERENCE``, ``MODEL.SISEG.VOTES``) and the
+    steps that use them."""
 
-    grouping: str = "displacement"
+    grouping: str = "votes"
+    votes: VoteSettings = VoteSettings()
     refine_iters: int = 99
     centroid_threshold: float = 2.5
     centroid_relative: float = 0.3
     centroid_minimum: float = 0.75
-    use_random_walk: bool = True
+    use_random_walk: bool = False
     walk_radius: int = 5
     walk_beta: float = 10.0
     walk_steps: int = 256
@@ -47,19 +65,23 @@ class InstanceInference:
     max_detections: int = 100
     timer: StageTimer = field(default_factory=StageTimer, repr=False, compare=False)
 
+    def __post_init__(self):
+        check_choice("MODEL.SISEG.GROUPING", self.grouping, GROUPINGS)
+        check_choice("MODEL.SISEG.INFERENCE.SCORE_NORMALIZATION", self.score_normalization, SCORE_NORMALIZATIONS)
+
     @classmethod
     def from_config(cls, cfg) -> "InstanceInference":
-        s, i = cfg.MODEL.SISEG, cfg.MODEL.SISEG.INFERENCE
-        if s.GROUPING not in GROUPINGS:
-            raise ValueError(f"MODEL.SISEG.GROUPING must be one of {GROUPINGS}, got {s.GROUPING!r}")
+        s, i, v = cfg.MODEL.SISEG, cfg.MODEL.SISEG.INFERENCE, cfg.MODEL.SISEG.VOTES
         return cls(
             grouping=s.GROUPING,
+            votes=VoteSettings(v.STEPS, v.BIN_SIZE, v.DENSITY_RADIUS, v.CLIMB_RADIUS, v.MIN_MASS, v.MERGE_RADIUS,
+                              v.SADDLE_RADIUS, v.SADDLE_RATIO),
             refine_iters=i.REFINE_ITERS,
             centroid_threshold=i.CENTROID_THRESHOLD,
             centroid_relative=i.CENTROID_RELATIVE_THRESHOLD,
             centroid_minimum=i.CENTROID_MIN_THRESHOLD,
             use_random_walk=i.RANDOM_WALK,
-            walk_radius=s.PAIRS.TEST_RADIUS,
+            walk_radius=i.RANDOM_WALK_RADIUS,
             walk_beta=i.RANDOM_WALK_BETA,
             walk_steps=i.RANDOM_WALK_STEPS,
             walk_tol=i.RANDOM_WALK_TOL,
@@ -71,9 +93,13 @@ class InstanceInference:
             max_detections=cfg.TEST.DETECTIONS_PER_IMAGE,
         )
 
+    @property
+    def uses_heads(self) -> bool:
+        return self.grouping != "connected_components"
+
     def connected_components(self, thing_map: torch.Tensor, output_size, class_probs=None):
         """The baseline: one instance per connected region of each thing class."""
-        with self.timer("centroids+components"):
+        with self.timer("grouping"):
             instances, instance_class = semantic_components(thing_map)
         with self.timer("output"):
             scores = torch.ones(instance_class.numel(), device=thing_map.device)
@@ -85,48 +111,66 @@ class InstanceInference:
         boundary: torch.Tensor,
         thing_map: torch.Tensor,
         output_size: Tuple[int, int],
+        stride: int,
         class_probs: Optional[torch.Tensor] = None,
         trace: Optional[dict] = None,
     ) -> Instances:
         """SISeg's inference for one image.
 
         Args:
-            displacement: (2, h, w) field on the padded stride-4 grid, bias removed.
+            displacement: (2, h, w) field on the padded head grid, head pixels, bias removed.
             boundary: (h, w) boundary probabilities on the same grid.
-            thing_map: (H, W) thing labels at the network input's resolution (H <= 4h).
+            thing_map: (H, W) thing labels at the network input's resolution (H <= stride * h).
             output_size: (height, width) of the original image.
+            stride: input pixels per head pixel.
             class_probs: (K+1, H, W) thing-class probabilities (index 0 background), or None.
             trace: if a dict, receives the intermediate maps (for pictures and debugging).
         """
-        timer = self.timer
-        with timer("centroids+components"):
-            small_things = downsample_labels(thing_map, displacement.shape[-2:])
+        if self.grouping == "votes":
+            with self.timer("grouping"):
+                components, component_class = semantic_components(thing_map)
+                votes = group_by_votes(displacement, components, component_class, stride, self.votes)
+            if trace is not None:
+                trace.update(endpoints=votes.endpoints, centres=votes.centres, assignment=votes.labels)
+            if not self.use_random_walk:
+                with self.timer("output"):
+                    return self.finish(votes.labels, votes.objectness, votes.instance_class, thing_map,
+                                       output_size, class_probs)
+            small_things = downsample_labels(thing_map, displacement.shape[-2:], stride)
+            instances = downsample_labels(votes.labels, displacement.shape[-2:], stride)
+            instance_class = votes.instance_class
+        else:
+            instances, instance_class, small_things = self.irnet_grouping(displacement, thing_map, stride, trace)
+        num = int(instance_class.numel()) - 1
+        if num == 0:
+            none = torch.zeros_like(thing_map), thing_map.new_zeros(1, dtype=torch.float)
+            return self.finish(*none, instance_class, thing_map, output_size, class_probs)
+        with self.timer("random walk"):
+            seeds = label_masks(instances, num).float() * (1 - boundary)
+            if self.use_random_walk:
+                seeds = self.walk(seeds, instances, boundary, small_things)
+        with self.timer("output"):
+            scores = self.normalize(upsample_scores(seeds, thing_map.shape, stride))
+            labels = self.label_pixels(scores, thing_map, instance_class, instances, stride)
+            objectness = mean_per_label(scores, labels, num)
+            return self.finish(labels, objectness, instance_class, thing_map, output_size, class_probs)
+
+    def irnet_grouping(self, displacement, thing_map, stride, trace):
+        """IRNet's rule on the head grid: (instances (h, w), their classes, head-grid things)."""
+        with self.timer("grouping"):
+            small_things = downsample_labels(thing_map, displacement.shape[-2:], stride)
             foreground = small_things > 0
             components, component_class = semantic_components(small_things)
             threshold = centroid_thresholds(
                 components, self.centroid_relative, self.centroid_minimum, self.centroid_threshold
             )
             centroids, _ = find_centroid_regions(displacement, foreground, threshold)
-        with timer("refinement"):
             endpoints = refine_displacement(displacement, self.refine_iters, mask=foreground)
-        with timer("centroids+components"):
             assignment = assign_to_centroids(endpoints, centroids, foreground)
             instances, instance_class = self.split(assignment, small_things, components, component_class)
-        num = int(instance_class.numel()) - 1
         if trace is not None:
             trace.update(centroids=centroids, assignment=assignment, seeds=instances)
-        if num == 0:
-            none = torch.zeros_like(thing_map), thing_map.new_zeros(1, dtype=torch.float)
-            return self.finish(*none, instance_class, thing_map, output_size, class_probs)
-        with timer("random walk"):
-            seeds = label_masks(instances, num).float() * (1 - boundary)
-            if self.use_random_walk:
-                seeds = self.walk(seeds, instances, boundary, small_things)
-        with timer("output"):
-            scores = self.normalize(upsample_scores(seeds, thing_map.shape))
-            labels = self.label_pixels(scores, thing_map, instance_class)
-            objectness = mean_per_label(scores, labels, num)
-            return self.finish(labels, objectness, instance_class, thing_map, output_size, class_probs)
+        return instances, instance_class, small_things
 
     def walk(self, seeds, instances, boundary, small_things) -> torch.Tensor:
         """The random walk of every instance's seeds (K, h, w); inside the semantic mask the
@@ -143,15 +187,19 @@ class InstanceInference:
         labels, instance_class, objectness = adopt_orphans(labels, thing_map, instance_class, objectness)
         return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
 
-    def label_pixels(self, scores, thing_map, instance_class) -> torch.Tensor:
+    def label_pixels(self, scores, thing_map, instance_class, seeds=None, stride: int = 1) -> torch.Tensor:
         """Per-pixel instance ids (0 = none) from the normalised scores (K, H, W).
 
         Inside the semantic mask (``within_semantic_region``) each thing pixel takes the
-        best-scoring instance of its own class; otherwise (the paper) the best instance
+        best-scoring instance of its own class, and only inside the semantic components its
+        ``seeds`` (h, w ids on the head grid of ``stride``, if given) lie in: the walk never carries an instance
+        across the background to another object. Otherwise (the paper) the best instance
         against the background score.
         """
         if self.within_semantic_region:
             scores = scores * (thing_map[None] == instance_class[1:, None, None])
+            if seeds is not None:
+                scores = scores * seeded_components(seeds, thing_map, scores.shape[0], stride)
             best, labels = scores.max(dim=0)
             return torch.where((best > 0) & (thing_map > 0), labels + 1, 0)
         background = torch.full_like(scores[:1], self.background_score)
@@ -201,30 +249,15 @@ class InstanceInference:
         return (probs * masks).flatten(1).sum(dim=1) / area
 
 
-def downsample_labels(labels: torch.Tensor, size) -> torch.Tensor:
-    """Nearest-neighbour labels on the stride-4 grid of ``size``; pixels past the input are 0."""
-    stride = 4
-    padded = labels.new_zeros(size[0] * stride, size[1] * stride)
-    padded[: labels.shape[0], : labels.shape[1]] = labels
-    return F.interpolate(padded[None, None].float(), size=tuple(size), mode="nearest-exact")[0, 0].long()
-
-
-def upsample_scores(scores: torch.Tensor, size) -> torch.Tensor:
-    """(K, h, w) scores on the stride-4 grid -> (K, H, W) at the input resolution."""
-    full = F.interpolate(scores[None], scale_factor=4, mode="bilinear", align_corners=False)[0]
-    return full[:, : size[0], : size[1]]
-
-
-def resize_labels(labels: torch.Tensor, size) -> torch.Tensor:
-    if tuple(labels.shape) == tuple(size):
-        return labels
-    return F.interpolate(labels[None, None].float(), size=tuple(size), mode="nearest")[0, 0].long()
-
-
-def relabel_contiguous(ids: torch.Tensor) -> torch.Tensor:
-    """Map the ids of a label map onto 0..n, keeping 0 as 0."""
-    unique, inverse = torch.unique(ids, return_inverse=True)
-    return inverse + 1 if unique[0] != 0 else inverse
+def seeded_components(seeds: torch.Tensor, thing_map: torch.Tensor, num: int, stride: int) -> torch.Tensor:
+    """(num, H, W) bool: the pixels of the semantic components (of ``thing_map``, input
+    resolution) in which each instance 1..num of ``seeds`` (h, w, head grid) has a seed."""
+    components, component_class = semantic_components(thing_map)
+    small = downsample_labels(components, seeds.shape, stride)
+    inside = (seeds > 0) & (small > 0)
+    incidence = torch.zeros(num + 1, component_class.numel(), dtype=torch.bool, device=seeds.device)
+    incidence[seeds[inside], small[inside]] = True
+    return incidence[1:][:, components] & (components > 0)[None]
 
 
 def adopt_orphans(labels, thing_map, instance_class, objectness):
@@ -244,19 +277,3 @@ def adopt_orphans(labels, thing_map, instance_class, objectness):
     instance_class = torch.cat([instance_class, component_class[orphans]])
     objectness = torch.cat([objectness, objectness.new_ones(orphans.numel())])
     return labels, instance_class, objectness
-
-
-def label_masks(labels: torch.Tensor, num: int) -> torch.Tensor:
-    """(H, W) ids 0..num -> (num, H, W) bool masks of ids 1..num."""
-    ids = torch.arange(1, num + 1, device=labels.device).view(-1, 1, 1)
-    return labels[None] == ids
-
-
-def mean_per_label(scores: torch.Tensor, labels: torch.Tensor, num: int) -> torch.Tensor:
-    """objectness[k] = mean of scores[k-1] over the pixels labelled k (index 0 unused)."""
-    if num == 0:
-        return scores.new_zeros(1)
-    flat = labels.flatten()
-    picked = scores.flatten(1).gather(0, (flat - 1).clamp(min=0)[None])[0]
-    sums = torch.zeros(num + 1, device=scores.device).index_add_(0, flat, picked)
-    return sums / torch.bincount(flat, minlength=num + 1).clamp(min=1)

@@ -8,11 +8,13 @@ from detectron2.modeling import META_ARCH_REGISTRY, Backbone, build_backbone
 from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
-from .boundary_head import BoundaryHead
-from .displacement_head import DisplacementHead
+from .heads import build_cbr_head, build_dfm_head
 from .input_encoding import InputEncoder
-from .instance_inference import InstanceInference, downsample_labels, resize_labels
+from .instance_inference import InstanceInference
+from .heads.layers import resize_to
+from .labels import downsample_batch, resize_labels, thing_lookup
 from .losses import boundary_loss, displacement_losses, offset_loss
+from .oracle_heads import OracleHeads
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
 from .segmenters.base import check_finite
@@ -38,8 +40,8 @@ class SISeg(nn.Module):
         backbone: Backbone,
         segmenter: FrozenSegmenter,
         input_encoder: InputEncoder,
-        displacement_head: DisplacementHead,
-        boundary_head: BoundaryHead,
+        displacement_head: nn.Module,
+        boundary_head: nn.Module,
         in_features: Sequence[str],
         postprocess: InstanceInference,
         thing_semantic_ids: Sequence[int],
@@ -53,13 +55,15 @@ class SISeg(nn.Module):
         bias_momentum: float = 0.99,
         network_only: bool = False,
         max_input_pixels: int = 0,
+        oracle_heads: OracleHeads = None,
     ):
         """
         Args:
             backbone: feature extractor; its input has ``input_encoder.in_channels`` channels.
             segmenter: the frozen semantic segmenter (``"oracle"``: ground-truth masks).
             input_encoder: builds the backbone input from image and/or mask.
-            displacement_head, boundary_head: the DFM and CBR heads.
+            displacement_head, boundary_head: the DFM and CBR heads (sisieg/modeling/heads); the
+                boundary map is resized to the displacement head's grid (its ``stride``).
             in_features: backbone levels fed to both heads.
             postprocess: inference hyper-parameters and steps.
             thing_semantic_ids: semantic ids of the thing classes, in thing-class order.
@@ -79,6 +83,9 @@ class SISeg(nn.Module):
                 timing the networks alone (``TEST.SISEG.NETWORK_ONLY_SPEED``), never for AP.
             max_input_pixels: an inference input (after the test resize) with more pixels is
                 an error naming it and the limit, not an out-of-memory crash; 0 = no limit.
+            oracle_heads: at inference, the heads' outputs are replaced by the targets of the
+                ground-truth instances (``MODEL.SISEG.ORACLE_HEADS``): the ceiling of the
+                post-processing. None: the heads predict.
         """
         super().__init__()
         if train_mask_source not in TRAIN_MASK_SOURCES:
@@ -104,6 +111,8 @@ class SISeg(nn.Module):
         self.bias_momentum = bias_momentum
         self.network_only = network_only
         self.max_input_pixels = max_input_pixels
+        self.oracle_heads = oracle_heads
+        self.head_stride = displacement_head.stride
         shapes = backbone.output_shape()
         self.size_divisibility = max(shapes[f].stride for f in self.in_features)
         self.register_buffer(
@@ -142,10 +151,8 @@ class SISeg(nn.Module):
             "backbone": backbone,
             "segmenter": build_segmenter(cfg),
             "input_encoder": encoder,
-            "displacement_head": DisplacementHead(
-                shapes, s.IN_FEATURES, s.DFM.LEVEL_CHANNELS, s.DFM.FUSE_CHANNELS
-            ),
-            "boundary_head": BoundaryHead(shapes, s.IN_FEATURES, s.CBR.CHANNELS),
+            "displacement_head": build_dfm_head(cfg, shapes, encoder.in_channels),
+            "boundary_head": build_cbr_head(cfg, shapes, encoder.in_channels),
             "in_features": s.IN_FEATURES,
             "postprocess": InstanceInference.from_config(cfg),
             "thing_semantic_ids": thing_ids,
@@ -164,6 +171,7 @@ class SISeg(nn.Module):
             "bias_momentum": s.DFM.BIAS_MOMENTUM,
             "network_only": cfg.TEST.SISEG.NETWORK_ONLY_SPEED,
             "max_input_pixels": s.INFERENCE.MAX_INPUT_PIXELS,
+            "oracle_heads": OracleHeads.from_config(cfg) if s.ORACLE_HEADS else None,
         }
 
     @property
@@ -201,7 +209,9 @@ class SISeg(nn.Module):
         with torch.set_grad_enabled(self.training and not self.freeze_backbone):
             features = self.backbone(x)
         features = {f: features[f] for f in self.in_features}
-        return self.displacement_head(features), self.boundary_head(features)
+        displacement = self.displacement_head(features, x)
+        boundary = resize_to(self.boundary_head(features, x), displacement.shape[-2:])
+        return displacement, boundary
 
     # ---------------------------------------------------------------- training
     def losses(self, batched_inputs: List[dict]) -> Dict[str, torch.Tensor]:
@@ -217,7 +227,7 @@ class SISeg(nn.Module):
                 shown = [p.labels for p in self.segmenter(batched_inputs)]
         displacement, boundary_logits = self._heads(batched_inputs, shown)
         labels = self.thing_lut[self._batch(truth, self.ignore_value).long()]
-        small = downsample_batch(labels, displacement.shape[-2:])
+        small = downsample_batch(labels, displacement.shape[-2:], self.head_stride)
         use_instances = self._instance_images(batched_inputs)
         pairs = self._pair_labels(batched_inputs, small, use_instances)
         losses = displacement_losses(displacement, pairs, self.pair_sampler, PAIR_IGNORE)
@@ -248,7 +258,7 @@ class SISeg(nn.Module):
         if not use.any():
             return pairs
         ids = [x.get("instance_ids", torch.zeros_like(x["sem_seg"])) for x in batched_inputs]
-        ids = downsample_batch(self._batch(ids, PAIR_IGNORE).long(), things.shape[-2:])
+        ids = downsample_batch(self._batch(ids, PAIR_IGNORE).long(), things.shape[-2:], self.head_stride)
         ids = torch.where(pairs == 0, 0, torch.where((ids > 0) & (pairs > 0), ids, PAIR_IGNORE))
         return torch.where(use[:, None, None], ids, pairs)
 
@@ -281,11 +291,9 @@ class SISeg(nn.Module):
             for x, prediction in zip(batched_inputs, predictions):
                 check_finite(prediction, x, self.segmenter)
             semantic = [p.labels.to(self.device) for p in predictions]
-        if self.postprocess.grouping == "displacement":
+        if self.postprocess.uses_heads:
             with self.timer("backbone+heads"):
-                displacement, boundary_logits = self._heads(batched_inputs, semantic)
-                displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
-                boundary = boundary_logits.sigmoid()[:, 0]
+                displacement, boundary = self._predict_heads(batched_inputs, semantic)
         if self.network_only:
             return [{"instances": empty_instances(x)} for x in batched_inputs]
         results = []
@@ -297,16 +305,27 @@ class SISeg(nn.Module):
             trace = traces[i] if traces is not None else None
             if trace is not None:
                 trace["semantic"] = semantic[i]
-            if self.postprocess.grouping == "displacement":
+            if self.postprocess.uses_heads:
                 if trace is not None:
                     trace.update(displacement=displacement[i], boundary=boundary[i])
                 instances = self.postprocess.displacement(
-                    displacement[i], boundary[i], things, output_size, probs, trace
+                    displacement[i], boundary[i], things, output_size, self.head_stride, probs, trace
                 )
             else:
                 instances = self.postprocess.connected_components(things, output_size, probs)
             results.append({"instances": instances, "sem_seg": self._sem_seg(prediction, output_size)})
         return results
+
+    def _predict_heads(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
+        """(displacement (N, 2, h, w) with the bias removed, boundary probabilities (N, h, w)):
+        the heads' outputs, or the perfect ones of ``oracle_heads``."""
+        if self.oracle_heads is not None:
+            size = self._batch(semantic, self.ignore_value).shape[-2:]
+            head_size = (size[0] // self.head_stride, size[1] // self.head_stride)
+            return self.oracle_heads(batched_inputs, head_size, self.head_stride, self.device)
+        displacement, boundary_logits = self._heads(batched_inputs, semantic)
+        displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
+        return displacement, boundary_logits.sigmoid()[:, 0]
 
     def _check_input_size(self, record: dict):
         height, width = record["image"].shape[-2:]
@@ -348,19 +367,3 @@ def empty_instances(record: dict) -> Instances:
     instances.scores = torch.zeros(0)
     instances.pred_classes = torch.zeros(0, dtype=torch.long)
     return instances
-
-
-def thing_lookup(thing_semantic_ids, num_semantic_classes, ignore_value) -> torch.Tensor:
-    """Semantic id -> thing label (0 = background/stuff, k = thing class k-1, ignore kept)."""
-    size = max(256, num_semantic_classes, ignore_value + 1, max(thing_semantic_ids, default=0) + 1)
-    lut = torch.zeros(size, dtype=torch.long)
-    lut[torch.tensor(list(thing_semantic_ids), dtype=torch.long)] = torch.arange(
-        1, len(thing_semantic_ids) + 1
-    )
-    lut[ignore_value] = ignore_value
-    return lut
-
-
-def downsample_batch(labels: torch.Tensor, size) -> torch.Tensor:
-    """(N, H, W) labels of a padded batch -> (N, h, w) on the stride-4 grid."""
-    return torch.stack([downsample_labels(x, size) for x in labels])

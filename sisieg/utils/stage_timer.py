@@ -9,9 +9,7 @@ from contextlib import contextmanager
 
 import torch
 
-STAGES = (
-    "segmenter", "backbone+heads", "refinement", "centroids+components", "random walk", "output",
-)
+STAGES = ("segmenter", "backbone+heads", "grouping", "random walk", "output")
 
 
 class StageTimer:

@@ -43,7 +43,7 @@ def match(pred, truth):
 def test_two_separate_squares_give_two_instances():
     things, field, lefts = two_squares(gap=8)
     result = InstanceInference(use_random_walk=False).displacement(
-        field, torch.zeros(24, 24), things, (96, 96)
+        field, torch.zeros(24, 24), things, (96, 96), 4
     )
     assert len(result) == 2
     assert torch.equal(match(result.pred_masks, square_masks(lefts)), torch.ones(2))
@@ -52,7 +52,7 @@ def test_two_separate_squares_give_two_instances():
 def test_touching_squares_are_split_by_the_field_but_not_by_connected_components():
     things, field, lefts = two_squares(gap=0)
     inference = InstanceInference(use_random_walk=False)
-    result = inference.displacement(field, torch.zeros(24, 24), things, (96, 96))
+    result = inference.displacement(field, torch.zeros(24, 24), things, (96, 96), 4)
     assert len(result) == 2
     assert torch.equal(match(result.pred_masks, square_masks(lefts)), torch.ones(2))
     assert len(inference.connected_components(things, (96, 96))) == 1
@@ -62,7 +62,7 @@ def test_random_walk_keeps_touching_squares_apart_at_a_boundary():
     things, field, lefts = two_squares(gap=0)
     boundary = torch.zeros(24, 24)
     boundary[8:16, 11] = 1.0  # the contact line, on the left square's side
-    result = InstanceInference(walk_steps=64).displacement(field, boundary, things, (96, 96))
+    result = InstanceInference(walk_steps=64).displacement(field, boundary, things, (96, 96), 4)
     assert len(result) == 2
     assert (match(result.pred_masks, square_masks(lefts)) > 0.8).all()
 
@@ -70,7 +70,7 @@ def test_random_walk_keeps_touching_squares_apart_at_a_boundary():
 def test_all_background_gives_zero_instances():
     inference = InstanceInference()
     things = torch.zeros(40, 56, dtype=torch.long)
-    result = inference.displacement(torch.zeros(2, 16, 16), torch.zeros(16, 16), things, (80, 112))
+    result = inference.displacement(torch.zeros(2, 16, 16), torch.zeros(16, 16), things, (80, 112), 4)
     assert len(result) == 0
     assert result.pred_masks.shape == (0, 80, 112)
     assert len(inference.connected_components(things, (80, 112))) == 0
@@ -78,7 +78,7 @@ def test_all_background_gives_zero_instances():
 
 def test_outputs_at_the_original_size_with_fields_and_dtypes():
     things, field, _ = two_squares(gap=8)
-    result = InstanceInference().displacement(field, torch.zeros(24, 24), things, (150, 130))
+    result = InstanceInference().displacement(field, torch.zeros(24, 24), things, (150, 130), 4)
     assert result.image_size == (150, 130)
     assert result.pred_masks.dtype == torch.bool and result.pred_masks.shape[1:] == (150, 130)
     assert result.pred_classes.dtype == torch.long and (result.pred_classes == 0).all()
@@ -142,7 +142,7 @@ def test_objects_too_small_for_the_stride_4_grid_are_not_lost():
     things[3:6, 88:94] = 1  # 3x6 px: rows 3-5 fall between the stride-4 samples (rows 2, 6)
     things[70:90, 1] = 1  # a 1 px wide line in column 1 (samples: columns 2, 6, ...)
     result = InstanceInference(use_random_walk=False).displacement(
-        field, torch.zeros(24, 24), things, (96, 96)
+        field, torch.zeros(24, 24), things, (96, 96), 4
     )
     masks = result.pred_masks
     assert len(result) == 4
@@ -163,6 +163,6 @@ def test_inside_the_mask_pixels_take_the_best_instance_of_their_own_class():
 def test_an_image_with_only_objects_too_small_for_the_grid_still_gets_them():
     things = torch.zeros(64, 64, dtype=torch.long)
     things[20:40, 1] = 2  # a 1 px wide line that no stride-4 sample hits
-    result = InstanceInference().displacement(torch.zeros(2, 16, 16), torch.zeros(16, 16), things, (64, 64))
+    result = InstanceInference().displacement(torch.zeros(2, 16, 16), torch.zeros(16, 16), things, (64, 64), 4)
     assert len(result) == 1 and result.pred_classes.tolist() == [1]
     assert torch.equal(result.pred_masks[0], things > 0)

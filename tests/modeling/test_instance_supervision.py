@@ -99,10 +99,12 @@ def test_connectivity_safeguard_stops_a_field_that_merges_separate_objects():
     things[56:88, 56:88] = 1  # not connected to the first
     field = torch.zeros(2, 24, 24)
     ys, xs = torch.meshgrid(torch.arange(24.0), torch.arange(24.0), indexing="ij")
-    field[0], field[1] = 12 - ys, 12 - xs  # everything points at one spot between them
-    field = field * (things[::4, ::4] > 0)
     things[44:52, 44:52] = 1  # a small object at that spot, so a centroid region exists there
-    on = InstanceInference(use_random_walk=False, centroid_threshold=2.5)
-    off = InstanceInference(use_random_walk=False, split_by_semantic_connectivity=False)
-    assert len(off.displacement(field, torch.zeros(24, 24), things, (96, 96))) == 1
-    assert len(on.displacement(field, torch.zeros(24, 24), things, (96, 96))) == 3
+    field[0], field[1] = 12 - ys, 12 - xs  # everything points at one spot between them
+    field = field * (things[2::4, 2::4] > 0)  # the head grid samples pixels 4j + 2
+    on = InstanceInference(grouping="irnet", centroid_threshold=2.5)
+    off = InstanceInference(grouping="irnet", split_by_semantic_connectivity=False)
+    votes = InstanceInference(grouping="votes")
+    assert len(off.displacement(field, torch.zeros(24, 24), things, (96, 96), 4)) == 1
+    assert len(on.displacement(field, torch.zeros(24, 24), things, (96, 96), 4)) == 3
+    assert len(votes.displacement(field, torch.zeros(24, 24), things, (96, 96), 4)) == 3

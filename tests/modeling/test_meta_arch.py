@@ -122,8 +122,16 @@ def test_input_encodings_have_the_right_channels():
 def test_unknown_options_are_clear_errors():
     with pytest.raises(ValueError, match="INPUT_MODE"):
         build_model(small_config("MODEL.SISEG.INPUT_MODE", "depth"))
-    with pytest.raises(KeyError, match="not a registered segmenter"):
+    with pytest.raises(KeyError, match=r"SEGMENTER.NAME='nope' is not registered; the choices are \[.*'oracle'"):
         build_model(small_config("MODEL.SISEG.SEGMENTER.NAME", "nope"))
+    with pytest.raises(KeyError, match=r"DFM.NAME='nope' is not registered; the choices are \['fine', 'irnet'\]"):
+        build_model(small_config("MODEL.SISEG.DFM.NAME", "nope"))
+    with pytest.raises(KeyError, match=r"CBR.NAME='nope' is not registered; the choices are \['irnet'\]"):
+        build_model(small_config("MODEL.SISEG.CBR.NAME", "nope"))
+    with pytest.raises(ValueError, match=r"GROUPING must be one of \('votes', 'irnet', 'connected_components'\)"):
+        build_model(small_config("MODEL.SISEG.GROUPING", "displacement"))
+    with pytest.raises(ValueError, match=r"SCORE_NORMALIZATION must be one of \('instance', 'global'\)"):
+        build_model(small_config("MODEL.SISEG.INFERENCE.SCORE_NORMALIZATION", "globl"))
     with pytest.raises(ValueError, match="IN_FEATURES"):
         build_model(small_config("MODEL.RESNETS.OUT_FEATURES", "['res4']"))
 
@@ -138,18 +146,20 @@ def test_network_only_speed_returns_no_instances_and_times_the_networks():
     assert len(output["instances"]) == 0 and output["instances"].image_size == (64, 64)
     speed = timer.summary()
     assert speed["stage_backbone+heads"] > 0
-    assert speed["stage_refinement"] == 0 and speed["stage_random walk"] == 0
+    assert speed["stage_grouping"] == 0 and speed["stage_random walk"] == 0
 
 
 def test_stage_times_add_up_to_at_most_the_total(model):
     from sisieg.engine.timing import ForwardTimer
 
+    model = build_model(small_config("MODEL.SISEG.INFERENCE.RANDOM_WALK", "True",
+                                     "MODEL.SISEG.INFERENCE.RANDOM_WALK_STEPS", "8")).eval()
     timer = ForwardTimer(model)
     for seed in range(2):
         timer([scene(96, 96, seed)])
     speed = timer.summary()
     stages = sum(v for k, v in speed.items() if k.startswith("stage_"))
-    assert all(speed[f"stage_{s}"] > 0 for s in ("segmenter", "backbone+heads", "refinement", "random walk"))
+    assert all(speed[f"stage_{s}"] > 0 for s in ("segmenter", "backbone+heads", "grouping", "random walk"))
     assert stages <= speed["seconds_per_image"] * 1.01
     assert speed["fps"] == pytest.approx(1 / speed["seconds_per_image"])
 
@@ -161,7 +171,7 @@ def blank(height, width, file_name="edge-case.png"):
             "height": height, "width": width, "file_name": file_name}
 
 
-@pytest.mark.parametrize("grouping", ["displacement", "connected_components"])
+@pytest.mark.parametrize("grouping", ["votes", "irnet", "connected_components"])
 def test_an_image_smaller_than_the_backbone_stride_is_padded_and_answered(grouping):
     model = build_model(small_config("MODEL.SISEG.GROUPING", grouping, "MODEL.SISEG.INFERENCE.MIN_AREA", "1")).eval()
     record = blank(5, 7)  # the backbone's stride is 16
@@ -174,7 +184,7 @@ def test_an_image_smaller_than_the_backbone_stride_is_padded_and_answered(groupi
     assert torch.isfinite(instances.scores).all()
 
 
-@pytest.mark.parametrize("grouping", ["displacement", "connected_components"])
+@pytest.mark.parametrize("grouping", ["votes", "irnet", "connected_components"])
 def test_a_single_pixel_object_is_a_small_instance_or_dropped_by_min_area(grouping):
     record = blank(64, 64)
     record["sem_seg"][30, 41] = 2
@@ -189,11 +199,11 @@ def test_a_single_pixel_object_is_a_small_instance_or_dropped_by_min_area(groupi
             assert instances.pred_masks.sum() == 1 and torch.isfinite(instances.scores).all()
 
 
-@pytest.mark.parametrize("grouping", ["displacement", "connected_components"])
+@pytest.mark.parametrize("grouping", ["votes", "irnet", "connected_components"])
 def test_hundreds_of_instances(grouping):
     model = build_model(small_config(
         "MODEL.SISEG.GROUPING", grouping, "TEST.DETECTIONS_PER_IMAGE", "1000",
-        "MODEL.SISEG.INFERENCE.MIN_AREA", "1",
+        "MODEL.SISEG.INFERENCE.MIN_AREA", "1", "MODEL.SISEG.INFERENCE.RANDOM_WALK", "True",
         # the walk costs steps x instances x pixels: a short one keeps this test quick
         "MODEL.SISEG.INFERENCE.RANDOM_WALK_STEPS", "8")).eval()
     record = blank(256, 256)
@@ -203,11 +213,18 @@ def test_hundreds_of_instances(grouping):
     with torch.no_grad():
         instances = model([record])[0]["instances"]
     assert torch.isfinite(instances.scores).all()
+    masks = instances.pred_masks
+    objects = torch.zeros(256, 256, dtype=torch.long)  # object ids 1..256
+    for k, (y, x) in enumerate((y, x) for y in range(4, 256, 16) for x in range(4, 256, 16)):
+        objects[y:y + 8, x:x + 8] = k + 1
+    inside = [torch.unique(objects[m]).tolist() for m in masks]
+    # An untrained field groups freely, but never across unconnected regions: each instance
+    # lies in one object, and every object pixel is in exactly one instance.
+    assert all(len(ids) == 1 and ids[0] > 0 for ids in inside)
+    assert torch.equal(masks.sum(dim=0), (objects > 0).long())
+    assert len({ids[0] for ids in inside}) == 256
     if grouping == "connected_components":
         assert len(instances) == 256
-    else:  # an untrained field groups freely, but never across unconnected regions
-        assert len(instances) >= 256
-    assert not (instances.pred_masks.sum(dim=0) > 1).any()  # no pixel in two instances
 
 
 def test_nan_probabilities_from_a_segmenter_name_the_image():

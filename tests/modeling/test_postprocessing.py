@@ -36,7 +36,7 @@ def test_refinement_converges_to_the_centroid():
 
 
 def test_bilinear_sampling_matches_grid_sample():
-    from sisieg.modeling.postprocessing.refinement import _sample
+    from sisieg.modeling.postprocessing.refinement import sample_field
 
     generator = torch.Generator().manual_seed(0)
     field = torch.randn(2, 9, 13, generator=generator)
@@ -45,7 +45,7 @@ def test_bilinear_sampling_matches_grid_sample():
     grid = points.flip(0).t() / torch.tensor([12.0, 8.0]) * 2 - 1
     reference = torch.nn.functional.grid_sample(
         field[None], grid[None, None], align_corners=True)[0, :, 0]
-    assert torch.allclose(_sample(field, points), reference, atol=1e-5)
+    assert torch.allclose(sample_field(field, points), reference, atol=1e-5)
 
 
 def test_refinement_clips_to_the_grid_and_zero_iterations_is_identity():

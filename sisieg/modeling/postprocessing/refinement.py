@@ -2,7 +2,7 @@
 import torch
 
 
-def _sample(field: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+def sample_field(field: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
     """Bilinear samples (C, M) of ``field`` (C, h, w) at in-grid pixel coordinates (2, M) (y, x).
 
     Same values as ``F.grid_sample(..., align_corners=True)`` (pixel centres at integer
@@ -44,7 +44,7 @@ def refine_displacement(
     coords = endpoints if select is None else endpoints[:, select]
     upper = coords.new_tensor([height - 1, width - 1])[:, None]
     for _ in range(int(iterations)):
-        coords = torch.minimum(torch.clamp(coords + _sample(field, coords), min=0), upper)
+        coords = torch.minimum(torch.clamp(coords + sample_field(field, coords), min=0), upper)
     if select is None:
         return coords.reshape(2, height, width)
     return endpoints.index_copy(1, select, coords).reshape(2, height, width)

@@ -11,21 +11,11 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 import torch
-from detectron2.utils.registry import Registry
 from torch import nn
 
-class _NamedRegistry(Registry):
-    """A Registry whose entries carry short config names ("oracle") instead of class names."""
+from ...utils.registry import NamedRegistry
 
-    def register_as(self, name: str):
-        def deco(cls):
-            self._do_register(name, cls)
-            return cls
-
-        return deco
-
-
-SEGMENTER_REGISTRY = _NamedRegistry("SISEG_SEGMENTER")
+SEGMENTER_REGISTRY = NamedRegistry("SISEG_SEGMENTER")
 SEGMENTER_REGISTRY.__doc__ = "Frozen semantic segmenters for SISeg, built from the config."
 
 
@@ -89,10 +79,4 @@ def _keep_own_weights(module, state_dict, prefix, *args):
 
 def build_segmenter(cfg) -> FrozenSegmenter:
     """Build the segmenter named by ``MODEL.SISEG.SEGMENTER.NAME``."""
-    name = cfg.MODEL.SISEG.SEGMENTER.NAME
-    if name not in SEGMENTER_REGISTRY:
-        raise KeyError(
-            f"MODEL.SISEG.SEGMENTER.NAME={name!r} is not a registered segmenter; "
-            f"registered: {sorted(n for n, _ in SEGMENTER_REGISTRY)}"
-        )
-    return SEGMENTER_REGISTRY.get(name)(cfg)
+    return SEGMENTER_REGISTRY.build("MODEL.SISEG.SEGMENTER.NAME", cfg.MODEL.SISEG.SEGMENTER.NAME, cfg)

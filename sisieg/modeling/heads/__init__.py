@@ -1,0 +1,5 @@
+"""The trainable heads on the shared backbone, built by name from the config (registries)."""
+from . import fine_displacement, irnet_boundary, irnet_displacement  # noqa: F401  (register)
+from .registry import CBR_HEAD_REGISTRY, DFM_HEAD_REGISTRY, build_cbr_head, build_dfm_head
+
+__all__ = ["CBR_HEAD_REGISTRY", "DFM_HEAD_REGISTRY", "build_cbr_head", "build_dfm_head"]
