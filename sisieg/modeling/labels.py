@@ -25,6 +25,15 @@ def downsample_batch(labels: torch.Tensor, size, stride: int) -> torch.Tensor:
     return torch.stack([downsample_labels(x, size, stride) for x in labels])
 
 
+def pool_field(field: torch.Tensor, stride: int, coarse_stride: int) -> torch.Tensor:
+    """(N, 2, h, w) displacement field (in pixels of ``stride``) averaged onto the coarser grid of
+    ``coarse_stride`` and expressed in its pixels."""
+    factor = int(coarse_stride) // int(stride)
+    if factor <= 1:
+        return field
+    return F.avg_pool2d(field, factor) / factor
+
+
 def upsample_scores(scores: torch.Tensor, size, stride: int) -> torch.Tensor:
     """(K, h, w) scores on the head grid -> (K, H, W) at the input resolution (bilinear)."""
     if int(stride) == 1:

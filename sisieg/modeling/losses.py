@@ -2,6 +2,7 @@
 import torch
 
 from .pair_sampling import PairSampler, pair_affinity, pair_labels
+from .targets import HeadTargets
 
 _EPS = 1e-5
 
@@ -52,30 +53,8 @@ def boundary_loss(
     return 0.5 * positive + 0.5 * _masked_mean(neg_term, neg)
 
 
-def centroid_offsets(instances: torch.Tensor) -> torch.Tensor:
-    """(B, 2, h, w) true offsets (dy, dx) from each pixel to the centroid of its instance.
-
-    ``instances`` (B, h, w): ids > 0 per image; other pixels get 0 offsets.
-    """
-    batch, height, width = instances.shape
-    ids = instances.clamp(min=0)
-    flat = (ids + torch.arange(batch, device=ids.device).view(-1, 1, 1) * (int(ids.max()) + 1)).flatten()
-    ys, xs = torch.meshgrid(
-        torch.arange(height, device=ids.device, dtype=torch.float32),
-        torch.arange(width, device=ids.device, dtype=torch.float32),
-        indexing="ij",
-    )
-    coords = torch.stack([ys, xs]).expand(batch, 2, height, width)  # (B, 2, h, w)
-    coords_flat = coords.permute(1, 0, 2, 3).reshape(2, -1)
-    count = torch.bincount(flat).clamp(min=1).float()
-    sums = torch.zeros(2, count.numel(), device=ids.device).index_add_(1, flat, coords_flat)
-    centroid = (sums / count)[:, flat].view(2, batch, height, width).permute(1, 0, 2, 3)
-    return torch.where((instances > 0)[:, None], centroid - coords, torch.zeros_like(coords))
-
-
-def offset_loss(displacement: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
-    """L1 between the field and the true centroid offsets over instance pixels (ids > 0),
-    averaged over the two channels; 0 when there is none."""
-    target = centroid_offsets(instances)
-    error = (displacement.float() - target).abs().sum(1) / 2
-    return _masked_mean(error, instances > 0)
+def offset_loss(displacement: torch.Tensor, targets: HeadTargets) -> torch.Tensor:
+    """L1 between the field (N, 2, h, w) and the true centroid offsets of ``targets`` over the
+    instance pixels (ids > 0), averaged over the two channels; 0 when there is none."""
+    error = (displacement.float() - targets.offsets).abs().sum(1) / 2
+    return _masked_mean(error, targets.instances > 0)

@@ -12,9 +12,10 @@ from .heads import build_cbr_head, build_dfm_head
 from .input_encoding import InputEncoder
 from .instance_inference import InstanceInference
 from .heads.layers import resize_to
-from .labels import downsample_batch, resize_labels, thing_lookup
+from .labels import downsample_batch, pool_field, resize_labels, thing_lookup
 from .losses import boundary_loss, displacement_losses, offset_loss
 from .oracle_heads import OracleHeads
+from .targets import head_targets
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
 from .segmenters.base import check_finite
@@ -199,8 +200,8 @@ class SISeg(nn.Module):
         ).tensor
 
     def _heads(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
-        """Backbone + DFM + CBR on the padded batch: displacement (N, 2, h, w), boundary
-        logits (N, 1, h, w)."""
+        """Backbone + DFM + CBR on the padded batch: displacement (N, 2, H/s, W/s), boundary
+        logits (N, 1, H/t, W/t), each at its head's stride."""
         images = None
         if self.input_encoder.uses_image:
             images = self._batch([x["image"].float() for x in batched_inputs], 0.0)
@@ -209,9 +210,7 @@ class SISeg(nn.Module):
         with torch.set_grad_enabled(self.training and not self.freeze_backbone):
             features = self.backbone(x)
         features = {f: features[f] for f in self.in_features}
-        displacement = self.displacement_head(features, x)
-        boundary = resize_to(self.boundary_head(features, x), displacement.shape[-2:])
-        return displacement, boundary
+        return self.displacement_head(features, x), self.boundary_head(features, x)
 
     # ---------------------------------------------------------------- training
     def losses(self, batched_inputs: List[dict]) -> Dict[str, torch.Tensor]:
@@ -227,15 +226,22 @@ class SISeg(nn.Module):
                 shown = [p.labels for p in self.segmenter(batched_inputs)]
         displacement, boundary_logits = self._heads(batched_inputs, shown)
         labels = self.thing_lut[self._batch(truth, self.ignore_value).long()]
-        small = downsample_batch(labels, displacement.shape[-2:], self.head_stride)
         use_instances = self._instance_images(batched_inputs)
-        pairs = self._pair_labels(batched_inputs, small, use_instances)
-        losses = displacement_losses(displacement, pairs, self.pair_sampler, PAIR_IGNORE)
+        ids = self._instance_ids(batched_inputs, labels, use_instances)
+        # Pair losses on the boundary head's grid (IRNet's stride 4): pairs of radius 10 cost
+        # offsets x pixels, far too much at full resolution; a finer field is averaged there.
+        pair_stride = self.boundary_head.stride
+        pair_size = boundary_logits.shape[-2:]
+        pairs = self._pair_labels(
+            downsample_batch(labels, pair_size, pair_stride), downsample_batch(ids, pair_size, pair_stride), use_instances
+        )
+        coarse = pool_field(displacement, self.head_stride, pair_stride)
+        losses = displacement_losses(coarse, pairs, self.pair_sampler, PAIR_IGNORE)
         losses["loss_cbr"] = boundary_loss(boundary_logits, pairs, self.pair_sampler, PAIR_IGNORE)
         if self.supervision != "semantic":
-            instances = torch.where(use_instances[:, None, None], pairs, 0)
-            losses["loss_dfm_offset"] = offset_loss(displacement, instances)
-        self._update_bias(displacement.detach(), small)
+            targets = head_targets(ids.clamp(min=0), displacement.shape[-2:], self.head_stride)
+            losses["loss_dfm_offset"] = offset_loss(displacement, targets)
+        self._update_bias(displacement.detach(), downsample_batch(labels, displacement.shape[-2:], self.head_stride))
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
 
     def _instance_images(self, batched_inputs: List[dict]) -> torch.Tensor:
@@ -251,15 +257,22 @@ class SISeg(nn.Module):
             )
         return has
 
-    def _pair_labels(self, batched_inputs: List[dict], things: torch.Tensor, use: torch.Tensor):
-        """(N, h, w) labels whose equal pairs are "same instance": the thing classes, or
-        instance ids (0 background, PAIR_IGNORE unknown) for the images ``use`` (N,) marks."""
-        pairs = torch.where(things == self.ignore_value, PAIR_IGNORE, things)
+    def _instance_ids(self, batched_inputs: List[dict], things: torch.Tensor, use: torch.Tensor):
+        """(N, H, W) instance ids of the padded batch for the images ``use`` (N,) marks: 0 on
+        background, > 0 on instances, PAIR_IGNORE where unknown (crowd, ignore, padding); the
+        other images are all 0 (no instance target)."""
         if not use.any():
-            return pairs
+            return torch.zeros_like(things)
         ids = [x.get("instance_ids", torch.zeros_like(x["sem_seg"])) for x in batched_inputs]
-        ids = downsample_batch(self._batch(ids, PAIR_IGNORE).long(), things.shape[-2:], self.head_stride)
-        ids = torch.where(pairs == 0, 0, torch.where((ids > 0) & (pairs > 0), ids, PAIR_IGNORE))
+        ids = self._batch(ids, PAIR_IGNORE).long()
+        known = (ids > 0) & (things > 0) & (things != self.ignore_value)
+        ids = torch.where(things == 0, 0, torch.where(known, ids, PAIR_IGNORE))
+        return torch.where(use[:, None, None], ids, 0)
+
+    def _pair_labels(self, things: torch.Tensor, ids: torch.Tensor, use: torch.Tensor):
+        """(N, h, w) labels whose equal pairs are "same instance": the thing classes, or the
+        instance ids ``ids`` (0 background, PAIR_IGNORE unknown) for the images ``use`` marks."""
+        pairs = torch.where(things == self.ignore_value, PAIR_IGNORE, things)
         return torch.where(use[:, None, None], ids, pairs)
 
     @torch.no_grad()
@@ -325,7 +338,8 @@ class SISeg(nn.Module):
             return self.oracle_heads(batched_inputs, head_size, self.head_stride, self.device)
         displacement, boundary_logits = self._heads(batched_inputs, semantic)
         displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
-        return displacement, boundary_logits.sigmoid()[:, 0]
+        boundary = resize_to(boundary_logits, displacement.shape[-2:]).sigmoid()[:, 0]
+        return displacement, boundary
 
     def _check_input_size(self, record: dict):
         height, width = record["image"].shape[-2:]

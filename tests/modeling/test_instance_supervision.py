@@ -9,24 +9,22 @@ from sisieg.data.datasets.shapes import register_shapes_split
 from sisieg.data.instance_ids import has_instance_labels
 from sisieg.engine import build_config
 from sisieg.modeling.instance_inference import InstanceInference
-from sisieg.modeling.losses import centroid_offsets, offset_loss
+from sisieg.modeling.losses import offset_loss
+from sisieg.modeling.targets import head_targets
 from sisieg.modeling.meta_arch import PAIR_IGNORE
 
 CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
 
 
-def test_centroid_offsets_are_exact():
+def test_offset_loss_is_zero_exactly_at_the_targets():
     ids = torch.zeros(1, 4, 6, dtype=torch.long)
-    ids[0, 0:2, 0:3] = 1  # centroid (0.5, 1.0)
-    ids[0, 1:4, 4] = 2  # centroid (2.0, 4.0)
+    ids[0, 0:2, 0:3] = 1
+    ids[0, 1:4, 4] = 2
     ids[0, 3, 0] = PAIR_IGNORE
-    offsets = centroid_offsets(ids)
-    assert torch.equal(offsets[0, :, 0, 0], torch.tensor([0.5, 1.0]))
-    assert torch.equal(offsets[0, :, 1, 2], torch.tensor([-0.5, -1.0]))
-    assert torch.equal(offsets[0, :, 3, 4], torch.tensor([-1.0, 0.0]))
-    assert torch.equal(offsets[0, :, 3, 0], torch.zeros(2))  # ignored pixels: no target
-    assert offset_loss(offsets, ids) == 0
-    assert offset_loss(torch.zeros_like(offsets), ids) > 0
+    targets = head_targets(ids.clamp(min=0), (4, 6), 1)
+    assert offset_loss(targets.offsets, targets) == 0
+    shifted = targets.offsets + 1.0  # one pixel off in both channels, everywhere
+    assert offset_loss(shifted, targets) == pytest.approx(1.0, abs=1e-5)  # mean over (count + 1e-5)
 
 
 def two_touching(instance_ids: bool):
@@ -47,9 +45,11 @@ def test_each_image_gets_its_own_kind_of_pair_labels(supervision):
     cfg = build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", supervision])
     model = build_model(cfg)
     batch = [two_touching(True), two_touching(supervision == "instance")]
-    things = torch.zeros(2, 32, 32, dtype=torch.long)
-    things[:, 8:24, 4:28] = 1
-    pairs = model._pair_labels(batch, things, model._instance_images(batch))
+    things = torch.zeros(2, 128, 128, dtype=torch.long)
+    things[:, 32:96, 16:112] = 1
+    use = model._instance_images(batch)
+    ids = model._instance_ids(batch, things, use)
+    pairs = model._pair_labels(things[:, 2::4, 2::4], ids[:, 2::4, 2::4], use)
     assert set(pairs[0].unique().tolist()) == {0, 1, 2}  # two instances on the first image
     second = {0, 1, 2} if supervision == "instance" else {0, 1}
     assert set(pairs[1].unique().tolist()) == second
@@ -66,10 +66,13 @@ def test_instance_supervision_needs_instances_on_every_image():
 
 def test_semantic_supervision_ignores_instance_ids():
     model = build_model(build_config(CONFIG)).train()
-    things = torch.zeros(1, 32, 32, dtype=torch.long)
-    things[:, 8:24, 4:28] = 1
+    things = torch.zeros(1, 128, 128, dtype=torch.long)
+    things[:, 32:96, 16:112] = 1
     batch = [two_touching(True)]
-    assert torch.equal(model._pair_labels(batch, things, model._instance_images(batch)), things)
+    use = model._instance_images(batch)
+    assert not use.any()
+    assert torch.equal(model._instance_ids(batch, things, use), torch.zeros_like(things))
+    assert torch.equal(model._pair_labels(things, torch.zeros_like(things), use), things)
     assert "loss_dfm_offset" not in model([two_touching(True)])
 
 
