@@ -14,7 +14,7 @@ def add_sisieg_config(cfg):
     _C.INPUT_MODE = "mask"  # what the backbone sees: "mask" (paper), "image", "image+mask"
     _C.MASK_ENCODING = "color"  # mask as a 3-channel palette image ("color") or "onehot" channels
     _C.TRAIN_MASK_SOURCE = "ground_truth"  # mask fed in training: "ground_truth" or "segmenter"
-    _C.SUPERVISION = "semantic"  # "semantic" (paper: pair labels from the class mask), "instance", "mixed"
+    _C.SUPERVISION = "semantic"  # "semantic" (paper), "instance", "mixed", "label_free" (pasted isolated objects)
     _C.GROUPING = "votes"  # "votes" (centre votes, lossless), "irnet" (paper), "connected_components"
     _C.ORACLE_HEADS = False  # evaluation: replace the heads' outputs by targets from the GT instances
     _C.IN_FEATURES = ["stem", "res2", "res3", "res4", "res5"]  # backbone levels C1..C5 for the heads
@@ -35,6 +35,7 @@ def add_sisieg_config(cfg):
     _C.DFM.NAME = "irnet"  # registered head (sisieg/modeling/heads): "irnet" (paper, stride 4) or "fine"
     _C.DFM.OUTPUT_STRIDE = 1  # "fine": input pixels per output pixel (1, 2 or 4)
     _C.DFM.FINE_CHANNELS = 32  # "fine": width of its full-resolution layers
+    _C.DFM.OUTPUT_SCALE = 1.0  # "fine": the predictor's output times this (offsets of tens of pixels)
     _C.DFM.LEVEL_CHANNELS = [64, 128, 256, 256, 256]  # 1x1 conv width per IN_FEATURES level (IRNet)
     _C.DFM.FUSE_CHANNELS = 256  # width after fusing the coarse levels and of the final block
     _C.DFM.LOSS_FG_WEIGHT = 1.0  # weight of L_D^fg (Eq. 9)
@@ -51,9 +52,9 @@ def add_sisieg_config(cfg):
     _C.PAIRS.TRAIN_RADIUS = 10  # half-disk radius gamma of training pairs, feature pixels (152 offsets)
 
     _C.ORACLE = CN()  # the perfect heads of ORACLE_HEADS, optionally degraded (robustness curve)
-    _C.ORACLE.NOISE = 0.0  # Gaussian noise (std, head pixels) added to the perfect displacement field
+    _C.ORACLE.NOISE = 0.0  # i.i.d. Gaussian noise (std, input pixels) added to the perfect field
     _C.ORACLE.BOUNDARY = "perfect"  # boundary map: "perfect", "blurred" (3x3 box, twice) or "missing" (0)
-    _C.ORACLE.SEED = 0  # seed of the noise (per image: this + the image's index in the batch stream)
+    _C.ORACLE.SEED = 0  # seed of the noise (per image: drawn from this and a hash of its file name)
 
     _C.VOTES = CN()  # GROUPING "votes" (sisieg/modeling/postprocessing/center_votes.py)
     _C.VOTES.STEPS = 1  # Euler steps pixel -> pixel + D (1: Panoptic-DeepLab's one step)
@@ -89,8 +90,16 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.HFLIP = True  # random horizontal flip in training
     cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION = 1.0  # share of images keeping instance labels (mixed)
     cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES = False  # True: skip (and list) images that cannot be read
+    cfg.INPUT.SISEG.COMPOSITES = CN()  # SUPERVISION "label_free" (sisieg/data/composites.py)
+    cfg.INPUT.SISEG.COMPOSITES.SHARE = 0.5  # share of training images turned into composites
+    cfg.INPUT.SISEG.COMPOSITES.PASTES = 4  # isolated objects pasted into a composite
+    cfg.INPUT.SISEG.COMPOSITES.MIN_SOLIDITY = 0.9  # a component this convex (holes filled) is one object
+    cfg.INPUT.SISEG.COMPOSITES.MIN_AREA = 20  # ... and at least this many pixels
+    cfg.INPUT.SISEG.COMPOSITES.CONTACT = [0.6, 1.0]  # centre distance / sum of radii (< 1: overlap)
+    cfg.INPUT.SISEG.COMPOSITES.SCALE_RANGE = [0.75, 1.25]  # random rescale of a pasted object
 
     cfg.SOLVER.SISEG = CN()
+    cfg.SOLVER.SISEG.OPTIMIZER = "SGD"  # "SGD" (paper; SOLVER.MOMENTUM, NESTEROV) or "AdamW"
     cfg.SOLVER.SISEG.DFM_LR_MULTIPLIER = 0.5  # DFM learning rate = this x BASE_LR (paper 0.5)
     cfg.SOLVER.SISEG.POLY_POWER = 0.9  # power of the poly learning-rate schedule
 

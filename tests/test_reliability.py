@@ -13,9 +13,10 @@ from PIL import Image
 
 from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.data.datasets.shapes import register_shapes_split
-from sisieg.data.skipped_images import read_skips
+from sisieg.data.skipped_images import FAILED, read_skips
 from sisieg.engine import Trainer, build_config
 from sisieg.engine.checkpoint import Checkpointer
+from sisieg.errors import ConfigError
 from sisieg.engine.runs import load_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -74,18 +75,18 @@ def test_skip_unreadable_images_finishes_training_and_lists_them(tmp_path, split
     assert "cannot read the image" in skips[0][1]
 
 
-def test_skip_unreadable_images_in_evaluation_evaluates_each_other_image_once(tmp_path, split):
+def test_evaluation_goes_past_an_unreadable_image_and_evaluates_each_image_once(tmp_path, split):
     train, val, records = split
     bad, good = records[4]["file_name"], records[5]["file_name"]
     truncate(bad)
-    cfg = tiny_config(tmp_path, train, val, "INPUT.SISEG.SKIP_UNREADABLE_IMAGES", "True",
-                      "MODEL.SISEG.GROUPING", "connected_components")
-    seen = [x["file_name"] for batch in Trainer.build_test_loader(cfg, val) for x in batch]
-    assert seen == [good]
-    assert [name for name, _ in read_skips(os.path.join(cfg.OUTPUT_DIR, "skipped_images.txt"))] == [bad]
+    cfg = tiny_config(tmp_path, train, val, "MODEL.SISEG.GROUPING", "connected_components")
+    seen = [(x["file_name"], FAILED in x) for batch in Trainer.build_test_loader(cfg, val) for x in batch]
+    assert seen == [(bad, True), (good, False)]  # the bad one as a blank record: no instances
     model = Trainer.build_model(cfg).eval()
-    results = Trainer.test(cfg, model)  # runs to the end; the skipped image's objects count as misses
-    assert 0 <= results["segm"]["AP"] <= 100
+    results = Trainer.test(cfg, model)  # runs to the end; the bad image's objects count as misses
+    assert 0 <= results["segm"]["AP"] < 100
+    failed = read_skips(os.path.join(cfg.OUTPUT_DIR, "inference", "failed_images.txt"))
+    assert [name for name, _ in failed] == [bad] and "cannot read the image" in failed[0][1]
 
 
 # ---------------------------------------------------------------- numbers going bad
@@ -179,15 +180,17 @@ def test_kill_9_then_resume_finishes_with_complete_checkpoints_and_metrics(tmp_p
 
 
 # ---------------------------------------------------------------- configs and weights
-def test_config_mistakes_are_detectron2_errors_naming_the_key(tmp_path):
-    with pytest.raises(AssertionError, match="Non-existent key: MODEL.SISEG.NO_SUCH_KEY"):
+def test_config_mistakes_are_config_errors_naming_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="Non-existent key: MODEL.SISEG.NO_SUCH_KEY"):
         build_config(CONFIG, ["MODEL.SISEG.NO_SUCH_KEY", "1"])  # on the command line
     config = tmp_path / "typo.yaml"
-    config.write_text(f'_BASE_: "{CONFIG}"\nMODEL:\n  SISEG:\n    GROUPNG: "displacement"\n')
-    with pytest.raises(KeyError, match="Non-existent config key: MODEL.SISEG.GROUPNG"):
+    config.write_text(f'_BASE_: "{CONFIG}"\nMODEL:\n  SISEG:\n    GROUPNG: "votes"\n')
+    with pytest.raises(ConfigError, match="typo.yaml: Non-existent config key: MODEL.SISEG.GROUPNG"):
         build_config(str(config))  # in a file
-    with pytest.raises(ValueError, match="for config key: SOLVER.MAX_ITER"):
+    with pytest.raises(ConfigError, match="for config key: SOLVER.MAX_ITER"):
         build_config(CONFIG, ["SOLVER.MAX_ITER", "'many'"])
+    with pytest.raises(ConfigError, match="config file nowhere.yaml does not exist"):
+        build_config("nowhere.yaml")
 
 
 def test_weights_that_do_not_fit_are_an_error_unless_a_partial_load_is_asked(tmp_path):

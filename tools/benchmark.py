@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 MODELS = ("siseg", "siseg-networks", "mask-rcnn")
-POSTPROCESSING = ("stage_refinement", "stage_centroids+components", "stage_random walk", "stage_output")
+POSTPROCESSING = ("stage_grouping", "stage_random walk", "stage_output")
 
 
 def run_worker(model: str, size: int, args) -> dict:

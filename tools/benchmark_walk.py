@@ -14,8 +14,9 @@ import time
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
 import torch
 
-from sisieg.modeling.postprocessing import neighbour_affinity, random_walk
+from sisieg.modeling.postprocessing.random_walk import neighbour_affinity, random_walk
 from sisieg.modeling.postprocessing.walk_packing import packed_seeds, unpack
+from sisieg.utils.cli import run
 
 
 def crowded(objects: int, size: int):
@@ -68,4 +69,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -28,10 +28,11 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from sisieg.data.image_io import read_image
 from sisieg.engine import build_config, log_to
-from sisieg.engine.comparison import EMBEDDED_ROWS, Row, compare
+from sisieg.engine.comparison import CEILING_ROW, EMBEDDED_ROWS, FLOOR_ROW, Row, compare
 from sisieg.evaluation import results_table
 from sisieg.visualization import save_bar_chart, save_grid
 from sisieg.visualization.prediction_panels import draw_annotations
+from sisieg.utils.cli import run
 
 AP_METRICS = (("AP", "segm", "AP"), ("AP50", "segm", "AP50"), ("AP75", "segm", "AP75"))
 
@@ -101,7 +102,7 @@ def main():
     os.makedirs(args.output_dir, exist_ok=True)
     log_to(os.path.join(args.output_dir, "compare_log.txt"))
     outcomes = compare(rows, args.output_dir, args.opts, args.pictures, args.picture_threshold)
-    table = results_table([(o.name, o.results, extra_columns(o)) for o in outcomes])
+    table = results_table([(o.name, o.results, extra_columns(o)) for o in outcomes], FLOOR_ROW, CEILING_ROW)
     base = os.path.join(args.output_dir, "comparison")
     with open(base + ".md", "w") as f:
         f.write(table)
@@ -120,4 +121,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

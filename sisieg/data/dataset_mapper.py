@@ -10,15 +10,18 @@ model and are dropped. An image that cannot be read is an error naming it, or, w
 returned: the training loader maps the next image instead, see skipped_images).
 """
 import copy
-from typing import List
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
 from detectron2.config import configurable
 from detectron2.data import detection_utils as utils
+from detectron2.data import DatasetCatalog
 from detectron2.data import transforms as T
 
-from .image_io import UnreadableImageError, read_image
+from ..errors import InputError
+from .composites import CompositeSettings, label_free_ids
+from .image_io import UnreadableImageError, check_input_pixels, read_image
 from .instance_ids import has_instance_labels, instance_id_map
 from .rasterize import rasterize_semantic
 from .semantic_io import check_semantic_ids, read_semantic_mask
@@ -53,6 +56,10 @@ class SISegDatasetMapper:
         instance_label_fraction: float = 1.0,
         skip_unreadable: bool = False,
         skip_report: str = "",
+        composites: Optional[CompositeSettings] = None,
+        thing_ids: Sequence[int] = (),
+        donors: Sequence[dict] = (),
+        max_input_pixels: int = 0,
     ):
         """
         Args:
@@ -68,6 +75,13 @@ class SISegDatasetMapper:
                 file name) keeps its instance labels, to study partial labelling.
             skip_unreadable: return None for an unreadable image instead of raising.
             skip_report: file listing the skipped images (sisieg.data.skipped_images).
+            composites: label-free training (``MODEL.SISEG.SUPERVISION label_free``): instance
+                ids from the semantic mask alone, isolated objects labelled and pasted to touch
+                (sisieg.data.composites); instance annotations are dropped unread.
+            thing_ids: semantic ids of the thing classes (label-free training).
+            donors: records whose isolated objects may be pasted too (label-free training).
+            max_input_pixels: evaluation: a larger image (after the test resize) is an error
+                naming it, before it reaches the model; 0 = no limit.
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -78,6 +92,10 @@ class SISegDatasetMapper:
         self.instance_label_fraction = instance_label_fraction
         self.skip_unreadable = skip_unreadable
         self.skip_report = skip_report
+        self.composites = composites
+        self.thing_ids = list(thing_ids)
+        self.donors = list(donors)
+        self.max_input_pixels = max_input_pixels
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -102,14 +120,18 @@ class SISegDatasetMapper:
             "image_format": cfg.INPUT.FORMAT,
             "num_semantic_classes": cfg.MODEL.SISEG.NUM_SEMANTIC_CLASSES,
             "ignore_value": cfg.MODEL.SISEG.IGNORE_VALUE,
-            "instance_ids": (cfg.MODEL.SISEG.SUPERVISION != "semantic") if is_train else cfg.MODEL.SISEG.ORACLE_HEADS,
+            "instance_ids": cfg.MODEL.SISEG.SUPERVISION in ("instance", "mixed") if is_train else cfg.MODEL.SISEG.ORACLE_HEADS,
             "instance_label_fraction": cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION if is_train else 1.0,
             "skip_unreadable": cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES,
             "skip_report": report_path(cfg.OUTPUT_DIR),
+            **label_free_options(cfg, is_train),
+            "max_input_pixels": 0 if is_train else cfg.MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS,
         }
 
     def __call__(self, dataset_dict: dict) -> dict:
         record = copy.deepcopy(dataset_dict)
+        if self.composites is not None and "sem_seg_file_name" in record:
+            record.pop("annotations", None)  # label-free: instance annotations stay unread
         try:
             image = read_image(record["file_name"], self.image_format)
         except UnreadableImageError as e:
@@ -118,12 +140,52 @@ class SISegDatasetMapper:
             record_skip(self.skip_report, record["file_name"], str(e))
             return None
         utils.check_image_size(record, image)
+        image, sem_seg, ids = self._labels(record, image)
+        dtype = label_dtype(sem_seg, ids)
+        aug_input = T.AugInput(image, sem_seg=None if sem_seg is None else sem_seg.astype(dtype))
+        transforms = self.augmentations(aug_input)
+        check_input_pixels(record["file_name"], *aug_input.image.shape[:2], self.max_input_pixels)
+        record["image"] = torch.as_tensor(np.ascontiguousarray(aug_input.image.transpose(2, 0, 1)))
+        if sem_seg is not None:
+            record["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype(np.int64))
+        if ids is not None:
+            record["instance_ids"] = torch.as_tensor(resize_instance_ids(ids, dtype, transforms))
+        record.pop("annotations", None)
+        record.pop("sem_seg_file_name", None)
+        return record
+
+    def _labels(self, record: dict, image: np.ndarray):
+        """(image, semantic mask or None, instance ids or None) of a record, before augmentation."""
+        sem_seg = self._semantic(record, image)
+        ids = None
+        if self.composites is not None and sem_seg is not None:
+            rng = np.random.default_rng(np.random.randint(2**31))  # seeded like the augmentations
+            image, sem_seg, ids = label_free_ids(
+                image, sem_seg, self.thing_ids, self._donor(rng), rng, self.composites, self.ignore_value
+            )
+        elif self._wants_instance_ids(record):
+            ids = instance_id_map(record["annotations"], *image.shape[:2])
+        return image, sem_seg, ids
+
+    def _donor(self, rng: np.random.Generator):
+        """(image, semantic mask) of a random other training image, or None."""
+        if not self.donors:
+            return None
+        record = self.donors[int(rng.integers(len(self.donors)))]
+        try:
+            image = read_image(record["file_name"], self.image_format)
+        except UnreadableImageError:
+            return None
+        return image, self._semantic(record, image)
+
+    def _semantic(self, record: dict, image: np.ndarray):
+        """The record's semantic mask (H, W), checked against its image, or None."""
         sem_seg = None
         if "sem_seg_file_name" in record:
-            path = record.pop("sem_seg_file_name")
+            path = record["sem_seg_file_name"]
             sem_seg = read_semantic_mask(path, self.num_semantic_classes, self.ignore_value)
             if sem_seg.shape != image.shape[:2]:
-                raise ValueError(
+                raise InputError(
                     f"semantic mask {path} is {sem_seg.shape[1]}x{sem_seg.shape[0]} (WxH) but image "
                     f"{record['file_name']} is {image.shape[1]}x{image.shape[0]}"
                 )
@@ -131,25 +193,29 @@ class SISegDatasetMapper:
             sem_seg = rasterize_semantic(record["annotations"], *image.shape[:2])
             source = f"semantic mask painted from the annotations of {record['file_name']}"
             check_semantic_ids(sem_seg, self.num_semantic_classes, self.ignore_value, source)
-        ids = None
-        if self._wants_instance_ids(record):
-            ids = instance_id_map(record["annotations"], *image.shape[:2])
-        dtype = label_dtype(sem_seg, ids)
-        aug_input = T.AugInput(image, sem_seg=None if sem_seg is None else sem_seg.astype(dtype))
-        transforms = self.augmentations(aug_input)
-        record["image"] = torch.as_tensor(np.ascontiguousarray(aug_input.image.transpose(2, 0, 1)))
-        if sem_seg is not None:
-            record["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype(np.int64))
-        if ids is not None:
-            record["instance_ids"] = torch.as_tensor(resize_instance_ids(ids, dtype, transforms))
-        record.pop("annotations", None)
-        return record
+        return sem_seg
 
     def _wants_instance_ids(self, record: dict) -> bool:
         """Training: images with instances (and in the labelled fraction); evaluation: every
         image of an instance dataset, an empty one included (all background)."""
         annotated = "annotations" in record if not self.is_train else bool(record.get("annotations"))
         return self.instance_ids and annotated and has_instance_labels(record, self.instance_label_fraction)
+
+
+def label_free_options(cfg, is_train: bool) -> dict:
+    """The mapper's label-free arguments: composites, thing ids and donor records in training
+    with ``MODEL.SISEG.SUPERVISION label_free``; none otherwise."""
+    s = cfg.MODEL.SISEG
+    if not is_train or s.SUPERVISION != "label_free":
+        return {}
+    c = cfg.INPUT.SISEG.COMPOSITES
+    settings = CompositeSettings(c.SHARE, c.PASTES, c.MIN_SOLIDITY, c.MIN_AREA, tuple(c.CONTACT), tuple(c.SCALE_RANGE))
+    donors = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name) if "sem_seg_file_name" in r]
+    return {
+        "composites": settings,
+        "thing_ids": list(s.THING_SEMANTIC_IDS) or list(range(1, s.NUM_CLASSES + 1)),
+        "donors": [{k: r[k] for k in ("file_name", "sem_seg_file_name")} for r in donors],
+    }
 
 
 UNKNOWN_CODE = 255  # how an unknown (-1) instance id travels through the transforms as uint8

@@ -9,11 +9,13 @@ truncated, not an image, too large for PIL) is an ``UnreadableImageError`` namin
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from ..errors import InputError
+
 CHANNEL_ORDERS = ("RGB", "BGR")
 SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
 
-class UnreadableImageError(ValueError):
+class UnreadableImageError(InputError):
     """An input image that cannot be read; the message names the file and the reason."""
 
 
@@ -47,3 +49,15 @@ def to_rgb(image: Image.Image, path: str) -> np.ndarray:
     if image.mode == "F":
         raise UnreadableImageError(f"{path}: floating-point (mode F) images are not supported; convert to 8-bit RGB")
     return np.asarray(image.convert("RGB"))
+
+
+def check_input_pixels(name: str, height: int, width: int, limit: int):
+    """InputError naming ``name`` when a network input of height x width has more than ``limit``
+    pixels (``MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS``; 0 = no limit)."""
+    if limit and height * width > limit:
+        raise InputError(
+            f"{name}: network input {width}x{height} = {height * width:,} pixels (after the test "
+            f"resize) is above MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS = {limit:,}, the limit that "
+            f"keeps inference within memory: resize inputs with INPUT.MIN_SIZE_TEST / "
+            f"INPUT.MAX_SIZE_TEST, or raise the limit (0 = none)"
+        )

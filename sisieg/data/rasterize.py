@@ -11,6 +11,7 @@ from typing import List
 import numpy as np
 
 from .instance_ids import annotation_mask
+from ..errors import InputError
 
 IGNORE_VALUE = 255
 
@@ -33,7 +34,7 @@ def rasterize_semantic(annotations: List[dict], height: int, width: int) -> np.n
 
 def _mask(annotation: dict, height: int, width: int) -> np.ndarray:
     if "segmentation" not in annotation:
-        raise ValueError(
+        raise InputError(
             f"annotation {annotation.get('id', '?')} has no 'segmentation': semantic masks can "
             f"only be painted from mask annotations; give the dataset a folder of semantic PNGs"
         )
@@ -43,7 +44,7 @@ def _mask(annotation: dict, height: int, width: int) -> np.ndarray:
 def _class_id(annotation: dict) -> int:
     class_id = int(annotation["category_id"]) + 1
     if not 1 <= class_id < IGNORE_VALUE:
-        raise ValueError(
+        raise InputError(
             f"contiguous category id {annotation['category_id']} cannot be painted as a uint8 "
             f"semantic id 1..{IGNORE_VALUE - 1}"
         )

@@ -2,6 +2,8 @@
 import numpy as np
 from PIL import Image
 
+from ..errors import InputError
+
 ID_MODES = ("P", "L", "I", "I;16", "I;16B", "I;16L")
 
 
@@ -14,7 +16,7 @@ def read_semantic_mask(path: str, num_classes: int = None, ignore_value: int = 2
     """
     with Image.open(path) as image:
         if image.mode not in ID_MODES:
-            raise ValueError(
+            raise InputError(
                 f"{path}: semantic mask must be single-channel or palette class ids, "
                 f"got a {image.mode} image"
             )
@@ -29,7 +31,7 @@ def check_semantic_ids(labels: np.ndarray, num_classes: int, ignore_value: int, 
     other than ``ignore_value``."""
     bad = np.unique(labels[(labels >= num_classes) & (labels != ignore_value)])
     if bad.size:
-        raise ValueError(
+        raise InputError(
             f"{source}: semantic ids {bad[:10].tolist()} outside the expected range "
             f"0..{num_classes - 1} (and {ignore_value} = ignore)"
         )

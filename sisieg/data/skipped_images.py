@@ -9,23 +9,30 @@ import logging
 import os
 from typing import List, Tuple
 
+import torch
 from detectron2.data.common import DatasetFromList
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
-from .image_io import UnreadableImageError, read_image
+from ..errors import InputError
 
 logger = logging.getLogger(__name__)
 REPORT_NAME = "skipped_images.txt"
+EVALUATION_REPORT = os.path.join("inference", "failed_images.txt")
 
 
 def report_path(output_dir: str) -> str:
+    """Training's list of skipped images."""
     return os.path.join(output_dir, REPORT_NAME)
+
+
+def evaluation_report_path(output_dir: str) -> str:
+    """One evaluation's list of images it could not use (started afresh by each evaluation)."""
+    return os.path.join(output_dir, EVALUATION_REPORT)
 
 
 def record_skip(report: str, file_name: str, reason: str):
     """Append one skipped image to ``report`` (a single short write: safe across workers)."""
-    logger.warning(f"Skipping an unreadable image: {reason}")
+    logger.warning(f"Skipping an image: {reason}")
     if report:
         os.makedirs(os.path.dirname(report) or ".", exist_ok=True)
         with open(report, "a", encoding="utf-8") as f:
@@ -49,20 +56,35 @@ def log_skips(report: str):
     skips = read_skips(report)
     if skips:
         listed = "\n".join(f"  {name}: {reason}" for name, reason in skips)
-        logger.warning(f"{len(skips)} unreadable image(s) were skipped (listed in {report}):\n{listed}")
+        logger.warning(f"{len(skips)} image(s) could not be used (listed in {report}):\n{listed}")
 
 
-def readable_records(records: List[dict], report: str, image_format: str = "RGB") -> List[dict]:
-    """``records`` whose images can be read; the others are recorded in ``report``."""
-    kept = []
-    for record in tqdm(records, desc="checking images", unit="image", leave=False):
+FAILED = "sisieg_failed"  # key of a blank evaluation record: why its image could not be used
+
+
+class FailSafeMapper:
+    """Evaluation: ``mapper``, except that an image it cannot prepare (a user error) becomes a
+    blank record ``{FAILED: reason, height, width, ...}`` and a line of ``report``."""
+
+    def __init__(self, mapper, report: str):
+        self.mapper = mapper
+        self.report = report
+
+    def __call__(self, record: dict) -> dict:
         try:
-            read_image(record["file_name"], image_format)
-        except UnreadableImageError as e:
-            record_skip(report, record["file_name"], str(e))
-            continue
-        kept.append(record)
-    return kept
+            mapped = self.mapper(record)
+        except InputError as e:
+            mapped = None
+            reason = str(e)
+            record_skip(self.report, record["file_name"], reason)
+        else:
+            if mapped is not None:
+                return mapped
+            reason = "skipped"
+        blank = {k: record[k] for k in ("file_name", "image_id", "height", "width") if k in record}
+        blank[FAILED] = reason
+        blank["image"] = torch.zeros(3, 1, 1, dtype=torch.uint8)
+        return blank
 
 
 class SkippingMapDataset(Dataset):

@@ -49,10 +49,13 @@ class Row:
 SHAPES = "configs/shapes/"
 SISEG_GT = SHAPES + "siseg_oracle_R18_bs8_300it.yaml"
 SEMSEG = SHAPES + "semseg_fpn_R18_bs8_1000it.yaml"
+FLOOR_ROW = "connected components + ground-truth masks"
+CEILING_ROW = "perfect heads + ground-truth masks (ceiling)"
 EMBEDDED_ROWS: List[Row] = [
     Row("SISeg + ground-truth masks", SISEG_GT),
     Row("SISeg + trained segmenter", SHAPES + "siseg_semseg_fpn_R18.yaml", SISEG_GT, needs=(SEMSEG,)),
     Row("connected components + ground-truth masks", SHAPES + "cc_oracle.yaml", ""),
+    Row("perfect heads + ground-truth masks (ceiling)", SHAPES + "ceiling_oracle.yaml", ""),
     Row("connected components + trained segmenter", SHAPES + "cc_semseg_fpn_R18.yaml", "", needs=(SEMSEG,)),
     Row("Mask R-CNN R50-FPN (Detectron2)", SHAPES + "mask_rcnn_R50_FPN_bs8_300it.yaml"),
     Row("Mask R-CNN R18-FPN (Detectron2)", SHAPES + "mask_rcnn_R18_FPN_bs8_300it.yaml"),

@@ -10,6 +10,7 @@ from detectron2.utils import comm
 from detectron2.utils.logger import setup_logger
 
 from ..config import add_sisieg_config
+from ..errors import ConfigError
 from .config_node import ConfigNode
 from ..data.datasets import register_coco_format_entries
 
@@ -27,9 +28,15 @@ def build_config(config_file: str = "", opts=()):
     cfg = get_cfg()
     add_sisieg_config(cfg)
     cfg = ConfigNode(cfg)  # every node, SISeg's too: merging checks node types
-    if config_file:
-        cfg.merge_from_file(config_file)
-    cfg.merge_from_list(list(opts))
+    if config_file and not os.path.isfile(config_file):
+        raise ConfigError(f"config file {config_file} does not exist")
+    try:
+        if config_file:
+            cfg.merge_from_file(config_file)
+        cfg.merge_from_list(list(opts))
+    except (KeyError, ValueError, AssertionError) as e:  # yacs: unknown key, wrong type
+        message = e.args[0] if e.args else str(e)
+        raise ConfigError(f"{config_file or 'config'}: {message}") from e
     register_coco_format_entries(cfg.DATASETS.SISEG_COCO)
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         logger.warning("MODEL.DEVICE=%s but CUDA is not available: using the CPU", cfg.MODEL.DEVICE)

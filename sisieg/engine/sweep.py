@@ -18,13 +18,45 @@ class Variant:
     name: str
     train: Tuple[str, ...] = ()  # KEY VALUE overrides that change the training
     evaluate: Tuple[str, ...] = ()  # KEY VALUE overrides applied at evaluation only
+    learned: bool = True  # False: nothing is trained or loaded (connected components, perfect heads)
+    series: str = ""  # for a plan's line chart: the line this variant is a point of ...
+    x: float = 0.0  # ... and its abscissa
 
 
 CC = ("MODEL.SISEG.GROUPING", "connected_components")
+ORACLE = ("MODEL.SISEG.ORACLE_HEADS", "True")
+FLOOR = Variant("connected components (floor)", evaluate=CC, learned=False)
+CEILING = Variant("perfect heads (ceiling)", evaluate=ORACLE, learned=False)
+# The paper's post-processing: IRNet's centroid regions on a stride-4 field and the random walk.
+IRNET = ("MODEL.SISEG.GROUPING", "irnet", "MODEL.SISEG.DFM.NAME", "irnet", "MODEL.SISEG.INFERENCE.RANDOM_WALK", "True")
+NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0)  # input pixels
+
+
+def robustness_plan() -> List[Variant]:
+    """The perfect heads degraded: field noise for the new and the old grouping, and the old
+    grouping's walk with a blurred or missing boundary map. Nothing is trained."""
+    groupings = (
+        ("votes, stride 1 (default)", ("MODEL.SISEG.DFM.NAME", "fine", "MODEL.SISEG.DFM.OUTPUT_STRIDE", "1")),
+        ("votes, stride 4", ("MODEL.SISEG.DFM.NAME", "irnet")),
+        ("IRNet, stride 4, no walk", IRNET[:4]),
+        ("IRNet, stride 4, walk (paper)", IRNET),
+    )
+    variants = [
+        Variant(f"{name}, noise {sigma:g} px", evaluate=(*ORACLE, *opts, "MODEL.SISEG.ORACLE.NOISE", str(sigma)),
+                learned=False, series=name, x=sigma)
+        for name, opts in groupings for sigma in NOISE_LEVELS
+    ]
+    variants += [
+        Variant(f"IRNet, stride 4, walk (paper), boundary {mode}",
+                evaluate=(*ORACLE, *IRNET, "MODEL.SISEG.ORACLE.BOUNDARY", mode), learned=False)
+        for mode in ("blurred", "missing")
+    ]
+    return [FLOOR, *variants]
 PLANS: Dict[str, List[Variant]] = {
     # issue: instance-aware training where instance labels exist
     "supervision": [
-        Variant("connected components", evaluate=CC),
+        FLOOR,
+        CEILING,
         Variant("SISeg semantic (paper)"),
         Variant("SISeg mixed, 10% instance labels",
                 train=("MODEL.SISEG.SUPERVISION", "mixed", "INPUT.SISEG.INSTANCE_LABEL_FRACTION", "0.1")),
@@ -32,26 +64,28 @@ PLANS: Dict[str, List[Variant]] = {
                 train=("MODEL.SISEG.SUPERVISION", "mixed", "INPUT.SISEG.INSTANCE_LABEL_FRACTION", "0.5")),
         Variant("SISeg instance", train=("MODEL.SISEG.SUPERVISION", "instance")),
     ],
-    # inference-side ablations of the paper's (semantic) model: no retraining
+    # inference-side ablations of the trained model: no retraining
     "inference": [
-        Variant("connected components", evaluate=CC),
-        Variant("SISeg defaults"),
-        Variant("no refinement (0 iterations)", evaluate=("MODEL.SISEG.INFERENCE.REFINE_ITERS", "0")),
-        Variant("IRNet centroid threshold 2.5",
-                evaluate=("MODEL.SISEG.INFERENCE.CENTROID_RELATIVE_THRESHOLD", "0.0")),
-        Variant("no random walk", evaluate=("MODEL.SISEG.INFERENCE.RANDOM_WALK", "False")),
-        Variant("walk may cross classes", evaluate=("MODEL.SISEG.INFERENCE.WITHIN_SEMANTIC_REGION", "False")),
-        Variant("no connectivity split",
-                evaluate=("MODEL.SISEG.INFERENCE.SPLIT_BY_SEMANTIC_CONNECTIVITY", "False")),
+        FLOOR,
+        CEILING,
+        Variant("SISeg defaults (votes, no walk)"),
+        Variant("with the random walk", evaluate=("MODEL.SISEG.INFERENCE.RANDOM_WALK", "True")),
+        Variant("IRNet grouping, no walk", evaluate=IRNET[:2]),
+        Variant("IRNet grouping + walk (paper)", evaluate=(*IRNET[:2], *IRNET[4:])),
+        Variant("vote bins of 2 px", evaluate=("MODEL.SISEG.VOTES.BIN_SIZE", "2.0")),
+        Variant("no saddle merging", evaluate=("MODEL.SISEG.VOTES.SADDLE_RATIO", "0.0")),
+        Variant("pieces never join (strict connectivity)", evaluate=("MODEL.SISEG.VOTES.MERGE_RADIUS", "0.0")),
     ],
     # training-side ablations of the paper's (semantic) model
     "training": [
-        Variant("connected components", evaluate=CC),
+        FLOOR,
+        CEILING,
         Variant("SISeg defaults (radius 10)"),
         Variant("pair radius 5", train=("MODEL.SISEG.PAIRS.TRAIN_RADIUS", "5")),
         Variant("image + mask input", train=("MODEL.SISEG.INPUT_MODE", "image+mask")),
         Variant("2x iterations", train=("SOLVER.MAX_ITER", "600")),
     ],
+    "robustness": robustness_plan(),
 }
 
 
@@ -59,6 +93,16 @@ def slug(overrides: Tuple[str, ...]) -> str:
     """A folder name for a set of training overrides."""
     text = "_".join(f"{k.split('.')[-1]}-{v}" for k, v in zip(overrides[::2], overrides[1::2]))
     return re.sub(r"[^A-Za-z0-9_.-]+", "", text.lower())
+
+
+def chart_panels(variants: List[Variant], rows) -> Dict[str, Dict[str, List[Tuple[float, float]]]]:
+    """{"AP": {series: [(x, AP)]}, "AP touching": ...} of the variants that belong to a series."""
+    panels = {"AP": {}, "AP touching": {}}
+    for variant, (_, results, _) in zip(variants, rows):
+        if variant.series:
+            for panel, task in (("AP", "segm"), ("AP touching", "segm_touching")):
+                panels[panel].setdefault(variant.series, []).append((variant.x, results[task]["AP"]))
+    return panels if panels["AP"] else {}
 
 
 def run_plan(cfg, variants: List[Variant], retrain: bool = False):
@@ -69,7 +113,7 @@ def run_plan(cfg, variants: List[Variant], retrain: bool = False):
         if variant.train:
             train_dir = os.path.join(cfg.OUTPUT_DIR, "sweep", slug(variant.train))
         train_cfg = with_options(cfg, [*variant.train, "OUTPUT_DIR", train_dir])
-        weights = train_if_needed(train_cfg, retrain)
+        weights = train_if_needed(train_cfg, retrain) if variant.learned else ""
         eval_dir = os.path.join(train_dir, "eval_" + (slug(variant.evaluate) or "default"))
         eval_cfg = with_options(train_cfg, [*variant.evaluate, "OUTPUT_DIR", eval_dir])
         results, seconds = evaluate(eval_cfg, weights)

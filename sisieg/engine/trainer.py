@@ -17,14 +17,19 @@ from detectron2.solver.build import get_default_optimizer_params, maybe_add_grad
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
 
 from .. import HAS_COMPILED_OPS
+from ..errors import InputError
+from ..errors import check_choice
 from .checkpoint import Checkpointer
 from .resumption import SkipSampler, trim_metrics
 from .timing import ForwardTimer
 from ..data.dataset_mapper import SISegDatasetMapper
-from ..data.skipped_images import SkippingMapDataset, log_skips, readable_records, report_path
+from ..data.skipped_images import (
+    FailSafeMapper, SkippingMapDataset, evaluation_report_path, log_skips, report_path,
+)
 from ..evaluation import SubsetCOCOEvaluator
 
 logger = logging.getLogger(__name__)
+OPTIMIZERS = ("SGD", "AdamW")
 
 
 # Meta-architectures fed by SISeg's mapper (image + semantic mask); any other (Mask R-CNN's
@@ -43,7 +48,7 @@ def build_train_sampler(cfg, dataset, seed: int = None):
             dataset, cfg.DATALOADER.REPEAT_THRESHOLD
         )
         return RepeatFactorTrainingSampler(factors, seed=seed)
-    raise ValueError(f"DATALOADER.SAMPLER_TRAIN {name!r}: use TrainingSampler or RepeatFactorTrainingSampler")
+    raise InputError(f"DATALOADER.SAMPLER_TRAIN {name!r}: use TrainingSampler or RepeatFactorTrainingSampler")
 
 
 def build_mapper(cfg, is_train: bool):
@@ -90,9 +95,10 @@ class Trainer(DefaultTrainer):
         dataset = DatasetCatalog.get(dataset_name)
         if cfg.MODEL.META_ARCHITECTURE == "SISeg" and cfg.MODEL.SISEG.ORACLE_HEADS:
             check_instance_annotations(dataset, dataset_name)
-        if cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES:  # drop them now: a skip mid-way repeats an image
-            dataset = readable_records(dataset, report_path(cfg.OUTPUT_DIR), cfg.INPUT.FORMAT)
-        return build_detection_test_loader(dataset=dataset, mapper=build_mapper(cfg, is_train=False))
+        mapper = build_mapper(cfg, is_train=False)
+        if cfg.MODEL.META_ARCHITECTURE in SISEG_MAPPER_ARCHITECTURES:  # a bad image is a miss, not a stop
+            mapper = FailSafeMapper(mapper, evaluation_report_path(cfg.OUTPUT_DIR))
+        return build_detection_test_loader(dataset=dataset, mapper=mapper)
 
     def build_hooks(self):
         previous = self.checkpointer  # Detectron2's, built just before the hooks that save with it
@@ -158,10 +164,13 @@ class Trainer(DefaultTrainer):
         """Detectron2's evaluation, plus ``speed``: batch-1 seconds per image of everything
         the model does (segmenter, networks, post-processing), per stage, and FPS."""
         timer = model if isinstance(model, ForwardTimer) else ForwardTimer(model)
+        failed = evaluation_report_path(cfg.OUTPUT_DIR)
+        if comm.is_main_process() and os.path.exists(failed):
+            os.remove(failed)  # the list belongs to one evaluation
         results = super().test(cfg, timer, evaluators)
         if not timer.calls:  # nothing to evaluate (DATASETS.TEST empty): no speed to report
             return results
-        log_skips(report_path(cfg.OUTPUT_DIR))
+        log_skips(failed)
         speed = timer.summary()
         logger.info(
             "Speed: %.4f s / image (%.1f FPS) end to end, batch 1; per stage: %s",
@@ -173,8 +182,9 @@ class Trainer(DefaultTrainer):
 
     @classmethod
     def build_optimizer(cls, cfg, model):
-        """SGD over trainable parameters only (frozen parts have none); the DFM's learning
-        rate is ``SOLVER.SISEG.DFM_LR_MULTIPLIER`` x BASE_LR (paper 0.5)."""
+        """SGD (the paper) or AdamW (``SOLVER.SISEG.OPTIMIZER``) over trainable parameters only
+        (frozen parts have none); the DFM's learning rate is ``SOLVER.SISEG.DFM_LR_MULTIPLIER``
+        x BASE_LR (paper 0.5). Weight decay: ``SOLVER.WEIGHT_DECAY`` in both."""
         groups = get_default_optimizer_params(
             model,
             base_lr=cfg.SOLVER.BASE_LR,
@@ -186,10 +196,12 @@ class Trainer(DefaultTrainer):
         for group in groups:
             if group["params"][0] in dfm_params:
                 group["lr"] = cfg.SOLVER.BASE_LR * cfg.SOLVER.SISEG.DFM_LR_MULTIPLIER
-        optimizer = maybe_add_gradient_clipping(cfg, torch.optim.SGD)(
+        name = check_choice("SOLVER.SISEG.OPTIMIZER", cfg.SOLVER.SISEG.OPTIMIZER, OPTIMIZERS)
+        if name == "AdamW":
+            return maybe_add_gradient_clipping(cfg, torch.optim.AdamW)(groups, lr=cfg.SOLVER.BASE_LR)
+        return maybe_add_gradient_clipping(cfg, torch.optim.SGD)(
             groups, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM, nesterov=cfg.SOLVER.NESTEROV
         )
-        return optimizer
 
     @classmethod
     def build_lr_scheduler(cls, cfg, optimizer):
@@ -223,7 +235,7 @@ def check_instance_annotations(dataset, dataset_name: str):
     """The perfect heads need every test image's instance annotations (an empty list counts)."""
     missing = [record["file_name"] for record in dataset if "annotations" not in record]
     if missing:
-        raise ValueError(
+        raise InputError(
             f"MODEL.SISEG.ORACLE_HEADS needs instance annotations, but {len(missing)} of the "
             f"{len(dataset)} images of {dataset_name} have none (e.g. {missing[0]}): evaluate the "
             f"ceiling on a dataset with instances (COCO json, VOC / ADE20K instance splits, shapes)"

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
+
 INPUT_MODES = ("mask", "image", "image+mask")
 MASK_ENCODINGS = ("color", "onehot")
 
@@ -38,9 +40,9 @@ class InputEncoder(nn.Module):
     ):
         super().__init__()
         if mode not in INPUT_MODES:
-            raise ValueError(f"MODEL.SISEG.INPUT_MODE must be one of {INPUT_MODES}, got {mode!r}")
+            raise ConfigError(f"MODEL.SISEG.INPUT_MODE must be one of {INPUT_MODES}, got {mode!r}")
         if mask_encoding not in MASK_ENCODINGS:
-            raise ValueError(
+            raise ConfigError(
                 f"MODEL.SISEG.MASK_ENCODING must be one of {MASK_ENCODINGS}, got {mask_encoding!r}"
             )
         self.mode = mode

@@ -8,9 +8,12 @@ from detectron2.modeling import META_ARCH_REGISTRY, Backbone, build_backbone
 from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
+from ..data.image_io import check_input_pixels
+from ..data.skipped_images import FAILED
+from ..errors import ConfigError, InputError
 from .heads import build_cbr_head, build_dfm_head
 from .input_encoding import InputEncoder
-from .instance_inference import InstanceInference
+from .postprocessing import InstanceInference
 from .heads.layers import resize_to
 from .labels import downsample_batch, pool_field, resize_labels, thing_lookup
 from .losses import boundary_loss, displacement_losses, offset_loss
@@ -21,7 +24,7 @@ from .segmenters import FrozenSegmenter, build_segmenter
 from .segmenters.base import check_finite
 
 TRAIN_MASK_SOURCES = ("ground_truth", "segmenter")
-SUPERVISIONS = ("semantic", "instance", "mixed")
+SUPERVISIONS = ("semantic", "instance", "mixed", "label_free")
 PAIR_IGNORE = -1  # ignore label of the pair-label maps (instance ids may exceed 255)
 
 
@@ -76,7 +79,9 @@ class SISeg(nn.Module):
             supervision: where the pair labels come from: "semantic" (the paper: same class
                 = same instance), "instance" (instance ids on every image: same instance;
                 plus an L1 loss to true centroid offsets), "mixed" (instance ids where the
-                image has them, the class mask elsewhere).
+                image has them, the class mask elsewhere), "label_free" (instance ids the mapper
+                derives from the semantic masks alone: isolated objects and pasted composites,
+                sisieg.data.composites; unknown pixels ignored).
             train_pair_radius: half-disk radius of training pairs (feature pixels).
             loss_weights: weights of "loss_dfm_fg", "loss_dfm_bg", "loss_cbr", "loss_dfm_offset".
             bias_momentum: EMA momentum of the mean displacement, the field's free constant.
@@ -90,7 +95,7 @@ class SISeg(nn.Module):
         """
         super().__init__()
         if train_mask_source not in TRAIN_MASK_SOURCES:
-            raise ValueError(
+            raise ConfigError(
                 f"MODEL.SISEG.TRAIN_MASK_SOURCE must be one of {TRAIN_MASK_SOURCES}, "
                 f"got {train_mask_source!r}"
             )
@@ -105,7 +110,7 @@ class SISeg(nn.Module):
         self.freeze_backbone = freeze_backbone
         self.train_mask_source = train_mask_source
         if supervision not in SUPERVISIONS:
-            raise ValueError(f"MODEL.SISEG.SUPERVISION must be one of {SUPERVISIONS}, got {supervision!r}")
+            raise ConfigError(f"MODEL.SISEG.SUPERVISION must be one of {SUPERVISIONS}, got {supervision!r}")
         self.supervision = supervision
         self.pair_sampler = PairSampler(train_pair_radius)
         self.loss_weights = dict(loss_weights or {})
@@ -139,13 +144,13 @@ class SISeg(nn.Module):
         shapes = backbone.output_shape()
         missing = [f for f in s.IN_FEATURES if f not in shapes]
         if missing:
-            raise ValueError(
+            raise ConfigError(
                 f"MODEL.SISEG.IN_FEATURES {missing} are not backbone outputs {sorted(shapes)}: "
                 f"add them to MODEL.RESNETS.OUT_FEATURES"
             )
         thing_ids = list(s.THING_SEMANTIC_IDS) or list(range(1, s.NUM_CLASSES + 1))
         if len(thing_ids) != s.NUM_CLASSES:
-            raise ValueError(
+            raise ConfigError(
                 f"MODEL.SISEG.THING_SEMANTIC_IDS has {len(thing_ids)} ids, NUM_CLASSES is {s.NUM_CLASSES}"
             )
         return {
@@ -216,7 +221,7 @@ class SISeg(nn.Module):
     def losses(self, batched_inputs: List[dict]) -> Dict[str, torch.Tensor]:
         for x in batched_inputs:
             if "sem_seg" not in x:
-                raise KeyError(
+                raise InputError(
                     f"SISeg training needs ground-truth semantic masks; {x.get('file_name')} has none"
                 )
         truth = [x["sem_seg"] for x in batched_inputs]
@@ -249,11 +254,12 @@ class SISeg(nn.Module):
         has = torch.tensor(["instance_ids" in x for x in batched_inputs], device=self.device)
         if self.supervision == "semantic":
             return torch.zeros_like(has)
-        if self.supervision == "instance" and not has.all():
+        if self.supervision in ("instance", "label_free") and not has.all():
             missing = [x.get("file_name") for x in batched_inputs if "instance_ids" not in x]
-            raise KeyError(
-                f"MODEL.SISEG.SUPERVISION 'instance' needs instance annotations on every training "
-                f"image; none for {missing[:3]}: use 'mixed' or a dataset with instances"
+            raise InputError(
+                f"MODEL.SISEG.SUPERVISION {self.supervision!r} needs instance ids on every training "
+                f"image; none for {missing[:3]}: use 'mixed', a dataset with instances, or (label_free) "
+                f"semantic masks"
             )
         return has
 
@@ -296,7 +302,15 @@ class SISeg(nn.Module):
     @torch.no_grad()
     def inference(self, batched_inputs: List[dict], traces: List[dict] = None) -> List[dict]:
         """``traces``: optional list of dicts, one per image, filled with the intermediate
-        maps (semantic mask, displacement, boundary, centroid regions, ...) for pictures."""
+        maps (semantic mask, displacement, boundary, centroid regions, ...) for pictures.
+        Records the evaluation could not prepare (``FAILED``) get no instances."""
+        if any(FAILED in x for x in batched_inputs):
+            good = [k for k, x in enumerate(batched_inputs) if FAILED not in x]
+            answers = self.inference([batched_inputs[k] for k in good], traces and [traces[k] for k in good])
+            results = [{"instances": empty_instances(x)} for x in batched_inputs]
+            for k, answer in zip(good, answers):
+                results[k] = answer
+            return results
         for x in batched_inputs:
             self._check_input_size(x)
         with self.timer("segmenter"):
@@ -343,14 +357,7 @@ class SISeg(nn.Module):
 
     def _check_input_size(self, record: dict):
         height, width = record["image"].shape[-2:]
-        if self.max_input_pixels and height * width > self.max_input_pixels:
-            raise ValueError(
-                f"{record.get('file_name', 'an input')}: network input {width}x{height} = "
-                f"{height * width:,} pixels (after the test resize) is above "
-                f"MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS = {self.max_input_pixels:,}, the limit that "
-                f"keeps inference within memory: resize inputs with INPUT.MIN_SIZE_TEST / "
-                f"INPUT.MAX_SIZE_TEST, or raise the limit (0 = none)"
-            )
+        check_input_pixels(record.get("file_name", "an input"), height, width, self.max_input_pixels)
 
     def _thing_probs(self, prediction) -> torch.Tensor:
         """(K+1, H, W): zeros for background, then each thing class's probability; None

@@ -11,6 +11,7 @@ from typing import List
 import torch
 import torch.nn.functional as F
 
+from ..errors import ConfigError, InputError
 from .targets import head_targets
 
 BOUNDARY_MODES = ("perfect", "blurred", "missing")
@@ -20,12 +21,13 @@ class OracleHeads:
     def __init__(self, noise: float = 0.0, boundary: str = "perfect", seed: int = 0):
         """
         Args:
-            noise: standard deviation (head pixels) of i.i.d. Gaussian noise on the field.
+            noise: standard deviation, in input pixels, of i.i.d. Gaussian noise on the field
+                (on each head pixel: noise / stride head pixels, the same size at any stride).
             boundary: "perfect", "blurred" (two 3x3 box filters) or "missing" (all 0).
             seed: noise seed; each image draws from this + a hash of its file name.
         """
         if boundary not in BOUNDARY_MODES:
-            raise ValueError(f"MODEL.SISEG.ORACLE.BOUNDARY must be one of {BOUNDARY_MODES}, got {boundary!r}")
+            raise ConfigError(f"MODEL.SISEG.ORACLE.BOUNDARY must be one of {BOUNDARY_MODES}, got {boundary!r}")
         self.noise = float(noise)
         self.boundary = boundary
         self.seed = int(seed)
@@ -41,7 +43,7 @@ class OracleHeads:
                           dtype=torch.long, device=device)
         for k, x in enumerate(batched_inputs):  # a loop over images
             if "instance_ids" not in x:
-                raise ValueError(
+                raise InputError(
                     f"MODEL.SISEG.ORACLE_HEADS needs ground-truth instances, but {x.get('file_name')} "
                     f"has no instance annotations: evaluate on a dataset with instances"
                 )
@@ -50,7 +52,7 @@ class OracleHeads:
         targets = head_targets(ids, head_size, stride)
         displacement = targets.offsets
         if self.noise > 0:
-            displacement = displacement + self.noise * torch.stack(
+            displacement = displacement + (self.noise / stride) * torch.stack(
                 [self._normal(x, displacement.shape[1:], device) for x in batched_inputs]
             )
         return displacement, self._boundary(targets.boundary)

@@ -1,6 +1,8 @@
 """Registries whose entries carry short config names, built with an error that lists them."""
 from detectron2.utils.registry import Registry
 
+from ..errors import UnknownNameError
+
 
 class NamedRegistry(Registry):
     """A Detectron2 Registry whose entries are registered under short config names ("oracle",
@@ -17,5 +19,5 @@ class NamedRegistry(Registry):
         """``self.get(name)(*args, **kwargs)``; an unknown name is a KeyError naming the config
         ``key`` and the registered names."""
         if name not in self:
-            raise KeyError(f"{key}={name!r} is not registered; the choices are {sorted(n for n, _ in self)}")
+            raise UnknownNameError(f"{key}={name!r} is not registered; the choices are {sorted(n for n, _ in self)}")
         return self.get(name)(*args, **kwargs)

@@ -11,7 +11,7 @@ from .colorize import displacement_to_rgb, gray_to_rgb, labels_to_rgb
 DRAW_SCALE = 2.0  # Detectron2's Visualizer labels are sized for large photos
 TITLES = (
     "image", "semantic mask (input)", "displacement field", "boundary map",
-    "centroids + groups", "SISeg instances", "connected components", "ground truth",
+    "centres (white) + groups", "SISeg instances", "connected components", "ground truth",
 )
 
 
@@ -24,18 +24,29 @@ def prediction_row(record: dict, mapper: Callable, siseg, baseline, metadata, im
         ours = siseg.inference([x], traces=[trace])[0]["instances"].to("cpu")
         theirs = baseline([x])[0]["instances"].to("cpu")
     image = convert_image_to_rgb(x["image"].permute(1, 2, 0), image_format)
-    groups = labels_to_rgb(trace["assignment"], seed=1)
-    groups[trace["centroids"].cpu().numpy() > 0] = 255
     return [
         image,
         labels_to_rgb(trace["semantic"], metadata.get("stuff_colors")),
         displacement_to_rgb(trace["displacement"]),
         gray_to_rgb(trace["boundary"]),
-        groups,
+        groups_picture(trace),
         draw_instances(image, ours, metadata),
         draw_instances(image, theirs, metadata),
         draw_annotations(image, record, metadata),
     ]
+
+
+def groups_picture(trace: dict) -> np.ndarray:
+    """The grouping: each group in a colour, its centre white (votes: the modes, drawn at the
+    groups' resolution; IRNet: the centroid regions)."""
+    groups = labels_to_rgb(trace["assignment"], seed=1)
+    if "centroids" in trace:
+        groups[trace["centroids"].cpu().numpy() > 0] = 255
+        return groups
+    scale = groups.shape[0] / trace["displacement"].shape[-2]  # head grid -> groups' grid
+    for y, x in (trace["centres"].cpu().numpy() * scale).round().astype(int):  # a few points
+        groups[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2] = 255
+    return groups
 
 
 def draw_instances(image: np.ndarray, instances, metadata) -> np.ndarray:

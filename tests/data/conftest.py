@@ -41,6 +41,12 @@ def _train_net(cwd, root, config, *args):
 
 
 @pytest.fixture
+def tiny_run():
+    """The KEY VALUE overrides of a ResNet-18 from scratch, 2 iterations of batch 2 on the CPU."""
+    return list(TINY_RUN)
+
+
+@pytest.fixture
 def train_then_evaluate(tmp_path):
     """``f(root, config, *overrides) -> eval_results.json``: train 2 iterations of a tiny
     model on the config's data under dataset root ``root``, then ``--eval-only``."""

@@ -303,3 +303,50 @@ def test_train_and_evaluate_through_train_net(prepared, train_then_evaluate):
     results = train_then_evaluate(layout.root, "configs/voc/siseg_oracle_R50_bs14_20ep.yaml")
     for metric in ("AP", "AP50", "AP75"):
         assert math.isfinite(results["segm"][metric]), metric
+
+
+def test_voc_without_sbd_prepares_the_instance_splits_and_warns(tmp_path, caplog):
+    layout = make_voc_tree(tmp_path, sbd=False)
+    with caplog.at_level(logging.WARNING):
+        counts = prepare(layout)
+    assert counts == {"train": len(VOC_TRAIN), "val": len(VOC_VAL)}
+    assert layout.instance_json("train").is_file() and layout.instance_json("val").is_file()
+    assert not layout.train_aug_list.exists()
+    assert "SBD not found" in caplog.text and "train_aug" in caplog.text and "needs SBD" in caplog.text
+    command = [sys.executable, "-m", "sisieg.data.prepare.voc_sbd", "--no-progress", "--root", str(tmp_path)]
+    assert subprocess.run(command, capture_output=True, text=True).returncode == 0
+
+
+def test_a_bad_instance_png_is_named_and_the_others_are_prepared(tmp_path):
+    layout = make_voc_tree(tmp_path)
+    bad = layout.object_pngs / f"{VOC_VAL[0]}.png"
+    bad.write_bytes(b"not a png")
+    command = [sys.executable, "-m", "sisieg.data.prepare.voc_sbd", "--no-progress", "--root", str(tmp_path)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert str(bad) in result.stderr and "could not be prepared" in result.stderr
+    val = json.loads(layout.instance_json("val").read_text())
+    assert len(val["images"]) == len(VOC_VAL) - 1
+
+
+def test_compare_puts_siseg_connected_components_and_mask_rcnn_side_by_side_on_voc(prepared, tmp_path, tiny_run, repo_root):
+    layout, _ = prepared
+    (tmp_path / "configs").symlink_to(os.path.join(repo_root, "configs"))
+    rows = [
+        ("--row", "SISeg", "configs/voc/siseg_oracle_R50_bs14_20ep.yaml", "train"),
+        ("--row", "connected components", "configs/voc/cc_oracle.yaml", "none"),
+        ("--row", "Mask R-CNN R50-FPN", "configs/voc/mask_rcnn_R50_FPN_1x.yaml", "train"),
+    ]
+    tiny = [*tiny_run, "MODEL.WEIGHTS", "", "MODEL.PIXEL_STD", "[57.0, 57.0, 57.0]", "SOLVER.MAX_ITER", "1",
+            "INPUT.MIN_SIZE_TRAIN", "(64,)", "INPUT.MAX_SIZE_TRAIN", "96", "INPUT.SISEG.CROP_SIZE", "64",
+            "MODEL.FPN.NORM", "BN"]
+    command = [sys.executable, os.path.join(repo_root, "tools", "compare.py"), "--output-dir", "cmp",
+               "--pictures", "1", *[item for row in rows for item in row], *tiny]
+    env = dict(os.environ, DETECTRON2_DATASETS=str(layout.root))
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=env, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = json.loads((tmp_path / "cmp" / "comparison.json").read_text())
+    assert list(table) == ["SISeg", "connected components", "Mask R-CNN R50-FPN"]
+    for name, row in table.items():
+        assert all(math.isfinite(row["results"]["segm"][m]) for m in ("AP", "AP50", "AP75")), name
+    assert table["Mask R-CNN R50-FPN"]["params_trainable"] > table["SISeg"]["params_trainable"]

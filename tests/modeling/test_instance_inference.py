@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from sisieg.modeling.grouping import semantic_components, split_by_semantic_components
-from sisieg.modeling.instance_inference import InstanceInference
+from sisieg.modeling.postprocessing.components import semantic_components
+from sisieg.modeling.postprocessing.irnet_grouping import split_by_semantic_components
+from sisieg.modeling.postprocessing import InstanceInference
 
 SQUARE = 32  # px; 8 feature pixels, so centroid regions of radius 2.5 stay apart
 
@@ -123,7 +124,7 @@ def test_semantic_components_per_class():
 
 
 def test_centroid_threshold_follows_object_scale():
-    from sisieg.modeling.grouping import centroid_thresholds
+    from sisieg.modeling.postprocessing.irnet_grouping import centroid_thresholds
 
     things = torch.zeros(40, 40, dtype=torch.long)
     things[0:2, 0:2] = 1  # area 4: radius 1.1 -> floored to the minimum

@@ -8,7 +8,8 @@ from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.data.datasets.shapes import register_shapes_split
 from sisieg.data.instance_ids import has_instance_labels
 from sisieg.engine import build_config
-from sisieg.modeling.instance_inference import InstanceInference
+from sisieg.errors import InputError
+from sisieg.modeling.postprocessing import InstanceInference
 from sisieg.modeling.losses import offset_loss
 from sisieg.modeling.targets import head_targets
 from sisieg.modeling.meta_arch import PAIR_IGNORE
@@ -60,7 +61,7 @@ def test_each_image_gets_its_own_kind_of_pair_labels(supervision):
 
 def test_instance_supervision_needs_instances_on_every_image():
     model = build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "instance"])).train()
-    with pytest.raises(KeyError, match="instance annotations on every training image"):
+    with pytest.raises(InputError, match="instance ids on every training image"):
         model([two_touching(True), two_touching(False)])
 
 

@@ -5,14 +5,10 @@ import math
 import pytest
 import torch
 
-from sisieg.modeling.postprocessing import (
-    assign_to_centroids,
-    connected_components,
-    find_centroid_regions,
-    neighbour_affinity,
-    random_walk,
-    refine_displacement,
-)
+from sisieg.modeling.postprocessing.components import connected_components
+from sisieg.modeling.postprocessing.irnet_grouping import assign_to_centroids, find_centroid_regions
+from sisieg.modeling.postprocessing.random_walk import neighbour_affinity, random_walk
+from sisieg.modeling.postprocessing.refinement import refine_displacement
 
 
 def _coords(height, width):

@@ -1,7 +1,7 @@
 """Packing the random walk's instances into shared channels changes nothing but the cost."""
 import torch
 
-from sisieg.modeling.postprocessing import neighbour_affinity, random_walk
+from sisieg.modeling.postprocessing.random_walk import neighbour_affinity, random_walk
 from sisieg.modeling.postprocessing.walk_packing import channel_assignment, packed_seeds, unpack, walk_regions
 
 

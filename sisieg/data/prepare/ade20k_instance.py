@@ -22,7 +22,9 @@ from ..datasets.ade20k_instance import (
     json_category_id,
 )
 from .coco_instances import coco_annotation, pair_counts
-from .common import check_counts, parse_args, require, resolve_root, run_cli, write_coco_unless_present
+from .common import (
+    check_counts, parse_args, report_failure, require, resolve_root, run_cli, write_coco_unless_present,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +68,18 @@ def ade20k_instance_coco(layout: AdeLayout, split: str, progress: bool = True):
         if not instance_png.is_file():
             left_out.append(path.stem)
             continue
-        with Image.open(path) as image:
-            width, height = image.size
-        encoded = read_instance_png(instance_png)
-        if encoded.shape[:2] != (height, width):
-            raise ValueError(f"{instance_png} is not the size of {path} ({width}x{height})")
+        try:
+            with Image.open(path) as image:
+                width, height = image.size
+            encoded = read_instance_png(instance_png)
+            if encoded.shape[:2] != (height, width):
+                raise ValueError(f"{instance_png} is not the size of {path} ({width}x{height})")
+            instances = ade20k_instances(encoded, str(instance_png))
+        except (ValueError, OSError) as e:  # a bad file: named, the others are still prepared
+            report_failure(instance_png, e)
+            continue
         images.append({"id": path.stem, "file_name": path.name, "width": width, "height": height})
-        for category, mask in ade20k_instances(encoded, str(instance_png)):
+        for category, mask in instances:
             next_id = len(annotations) + 1
             annotations.append(coco_annotation(mask, to_json[category], path.stem, next_id))
     categories = [

@@ -57,11 +57,27 @@ def check_counts(dataset: str, found: dict, expected: dict) -> bool:
     return matches
 
 
+FAILURES: List[Tuple[str, str]] = []  # (file, problem) of the inputs this run could not prepare
+
+
+def report_failure(path, error: Exception):
+    """Note a bad input file: one line now, the others are still prepared, and the run ends
+    with exit status 1 (``run_cli``)."""
+    FAILURES.append((str(path), str(error)))
+    logger.error("%s", error if str(path) in str(error) else f"{path}: {error}")
+
+
 def run_cli(main):
     """Run ``main`` on the command line's arguments, logging INFO and above to stderr (a
-    SystemExit raised inside prints its one-line message and exits with status 1)."""
+    SystemExit raised inside prints its one-line message and exits with status 1). Bad input
+    files do not stop it: each is one line, and a summary ends the run with exit status 1."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    FAILURES.clear()
     main(sys.argv[1:])
+    if FAILURES:
+        logger.error("%d input file(s) could not be prepared (the rest was): %s", len(FAILURES),
+                     "; ".join(f"{name}" for name, _ in FAILURES[:5]) + (" ..." if len(FAILURES) > 5 else ""))
+        sys.exit(1)
 
 
 def write_coco_unless_present(

@@ -13,6 +13,7 @@ from ..datasets.prepared import read_stems
 from ..datasets.voc import VOC_CLASSES, VocLayout
 from ..semantic_io import read_semantic_mask
 from .coco_instances import coco_annotation, pair_counts
+from .common import report_failure
 
 VOID = 255
 
@@ -39,14 +40,19 @@ def voc_instance_coco(layout: VocLayout, split: str, progress: bool = True):
         if not all(f.is_file() for f in files):
             left_out.append(stem)
             continue
-        class_ids, object_ids = (read_semantic_mask(str(f)) for f in files[1:])
-        if class_ids.shape != object_ids.shape:
-            raise ValueError(f"{files[1]} and {files[2]} differ in size")
+        try:
+            class_ids, object_ids = (read_semantic_mask(str(f)) for f in files[1:])
+            if class_ids.shape != object_ids.shape:
+                raise ValueError(f"{files[1]} and {files[2]} differ in size")
+            instances = voc_instances(object_ids, class_ids, str(files[2]))
+        except (ValueError, OSError) as e:  # a bad file: named, the others are still prepared
+            report_failure(files[2], e)
+            continue
         image_id = len(images) + 1
         height, width = class_ids.shape
         image = {"id": image_id, "file_name": files[0].name, "height": height, "width": width}
         images.append(image)
-        for category, mask in voc_instances(object_ids, class_ids, str(files[2])):
+        for category, mask in instances:
             annotations.append(coco_annotation(mask, category, image_id, len(annotations) + 1))
     categories = [{"id": i + 1, "name": name} for i, name in enumerate(VOC_CLASSES)]
     return {"images": images, "annotations": annotations, "categories": categories}, left_out

@@ -3,6 +3,7 @@
 Reads ``VOC2012/`` and ``SBD/dataset/`` under the root and writes (see
 ``sisieg.data.datasets.voc``) the train_aug labels and list and the COCO instance files of
 VOC's train and val segmentation images; then checks the counts (10,582 / 1,464 / 1,449).
+Without SBD only VOC's instance splits are prepared (train_aug needs SBD: a warning).
 """
 import logging
 
@@ -14,18 +15,21 @@ from .voc_train_aug import prepare_train_aug
 logger = logging.getLogger(__name__)
 
 
-def check_inputs(layout: VocLayout):
-    """SystemExit naming the first expected input that is missing."""
+def check_inputs(layout: VocLayout) -> bool:
+    """SystemExit naming the first expected VOC input that is missing; whether SBD is there
+    (SBD, when its folder exists, must be complete)."""
     require(layout.voc, "PASCAL VOC 2012 folder")
     require(layout.images, "VOC images")
     require(layout.class_pngs, "VOC class labels")
     require(layout.object_pngs, "VOC instance labels")
     for split in ("train", "val"):
         require(layout.split_list(split), f"VOC segmentation {split} list")
-    require(layout.sbd, "SBD folder")
+    if not layout.sbd.exists():
+        return False
     require(layout.sbd_cls, "SBD class labels")
     for split in ("train", "val"):
         require(layout.sbd_list(split), f"SBD {split} list")
+    return True
 
 
 def prepare_instance_json(layout: VocLayout, split: str, force=False, progress=True) -> int:
@@ -42,9 +46,17 @@ def main(argv=None) -> dict:
     """Prepare everything; return the images per split ({"train_aug", "train", "val"})."""
     args = parse_args("Prepare PASCAL VOC 2012 + SBD for sisieg.", argv)
     layout = VocLayout(resolve_root(args.root))
-    check_inputs(layout)
+    has_sbd = check_inputs(layout)
     progress = not args.no_progress
-    counts = {"train_aug": len(prepare_train_aug(layout, args.force, progress))}
+    counts = {}
+    if has_sbd:
+        counts["train_aug"] = len(prepare_train_aug(layout, args.force, progress))
+    else:
+        logger.warning(
+            "SBD not found (expected %s): preparing VOC's instance splits only; train_aug "
+            "(sisieg_voc_2012_train_aug_sem, 10,582 semantic masks) needs SBD. Train on "
+            "sisieg_voc_2012_train_ins instead, or add SBD and run this again.", layout.sbd,
+        )
     for split in ("train", "val"):
         counts[split] = prepare_instance_json(layout, split, args.force, progress)
     check_counts("VOC 2012", counts, EXPECTED_COUNTS)

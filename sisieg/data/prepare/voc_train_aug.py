@@ -19,6 +19,7 @@ from ..atomic_io import (
 from ..datasets.prepared import read_stems
 from ..datasets.voc import VocLayout
 from ..palette import voc_palette
+from .common import report_failure
 from .sbd import read_sbd_segmentation
 
 logger = logging.getLogger(__name__)
@@ -60,7 +61,11 @@ def prepare_train_aug(layout: VocLayout, force: bool = False, progress: bool = T
             continue
         target = layout.train_aug_labels / f"{stem}.png"
         if force or not target.is_file():
-            write_label(source, target)
+            try:
+                write_label(source, target)
+            except (ValueError, OSError, KeyError) as e:  # a bad file: named, the rest go on
+                report_failure(source, e)
+                continue
         listed.append(stem)
     if left_out:
         logger.warning(

@@ -15,6 +15,7 @@ from torch import nn
 
 from .layers import conv1x1_gn_relu, resize_to
 from .registry import DFM_HEAD_REGISTRY
+from ...errors import InputError
 
 
 @DFM_HEAD_REGISTRY.register_as("irnet")
@@ -39,7 +40,7 @@ class IRNetDisplacementHead(nn.Module):
         """
         super().__init__()
         if len(level_channels) != len(in_features):
-            raise ValueError(
+            raise InputError(
                 f"MODEL.SISEG.DFM.LEVEL_CHANNELS has {len(level_channels)} entries but "
                 f"MODEL.SISEG.IN_FEATURES has {len(in_features)}"
             )

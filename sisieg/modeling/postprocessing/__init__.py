@@ -1,15 +1,14 @@
-"""Inference primitives: refinement, centroids, connected components and the random walk."""
-from .centroids import assign_to_centroids, find_centroid_regions
-from .connected_components import connected_components
-from .random_walk import full_disk_offsets, neighbour_affinity, random_walk
-from .refinement import refine_displacement
+"""From the heads' outputs to Detectron2 ``Instances``, in the order of the steps:
 
-__all__ = [
-    "assign_to_centroids",
-    "connected_components",
-    "find_centroid_regions",
-    "full_disk_offsets",
-    "neighbour_affinity",
-    "random_walk",
-    "refine_displacement",
-]
+- ``components``: connected components of the semantic mask, the regions every grouping works in;
+- ``refinement``: following the displacement field (bilinear sampling, Euler steps);
+- ``center_votes``: the default grouping (votes, modes, nearest mode at full resolution);
+- ``irnet_grouping``: the paper's grouping (centroid regions |D| < tau);
+- ``random_walk`` (+ ``walk_packing``): the boundary-aware walk, optional;
+- ``instances``: ``InstanceInference``, which runs them and builds the ``Instances``.
+docs/METHOD.md, sections 7-11.
+"""
+from .components import connected_components, semantic_components
+from .instances import InstanceInference
+
+__all__ = ["InstanceInference", "connected_components", "semantic_components"]

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from ..labels import downsample_labels
-from .connected_components import connected_components
+from .components import connected_components
 from .refinement import sample_field
 
 _CHUNK = 1 << 22  # pixel x mode distances computed at once

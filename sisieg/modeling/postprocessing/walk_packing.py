@@ -10,24 +10,14 @@ the one-channel-per-instance walk; the channel count is the most instances one r
 from typing import Tuple
 
 import torch
-import torch.nn.functional as F
 
-from .connected_components import connected_components
+from .components import semantic_components
 
 
 def walk_regions(thing_map: torch.Tensor, radius: int) -> torch.Tensor:
     """(h, w) ids, 0 off the things: pixels of one class joined when a walk step of
     ``radius`` can link them (components of the class mask dilated by ceil(radius / 2))."""
-    grow = (int(radius) + 1) // 2
-    regions = torch.zeros_like(thing_map)
-    count = 0
-    for cls in torch.unique(thing_map[thing_map > 0]).tolist():  # a loop over classes
-        mask = thing_map == cls
-        reach = F.max_pool2d(mask[None, None].float(), 2 * grow + 1, stride=1, padding=grow)[0, 0] > 0
-        labels, n = connected_components(reach)
-        regions = torch.where(mask, labels + count, regions)
-        count += n
-    return regions
+    return semantic_components(thing_map, grow=(int(radius) + 1) // 2)[0]
 
 
 def channel_assignment(instances: torch.Tensor, num: int, regions: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

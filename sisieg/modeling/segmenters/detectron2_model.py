@@ -19,6 +19,7 @@ from ...config import add_sisieg_config
 from .base import SEGMENTER_REGISTRY, FrozenSegmenter, SemanticPrediction
 from .image_format import convert_format
 from .weights import check_incompatible_keys, require_file
+from ...errors import InputError
 
 
 @SEGMENTER_REGISTRY.register_as("detectron2")
@@ -31,7 +32,7 @@ class Detectron2Segmenter(FrozenSegmenter):
         self.config_file = s.SEGMENTER.D2_CONFIG
         model_classes = model_cfg.MODEL.SEM_SEG_HEAD.NUM_CLASSES
         if model_classes != self.num_classes:
-            raise ValueError(
+            raise InputError(
                 f"{self.config_file}: MODEL.SEM_SEG_HEAD.NUM_CLASSES = {model_classes} but "
                 f"MODEL.SISEG.NUM_SEMANTIC_CLASSES = {self.num_classes}: the semantic model "
                 f"must predict the dataset's semantic classes"
@@ -55,7 +56,7 @@ class Detectron2Segmenter(FrozenSegmenter):
 
     def prediction(self, logits: torch.Tensor) -> SemanticPrediction:
         if logits.shape[0] != self.num_classes:
-            raise ValueError(
+            raise InputError(
                 f"the model of {self.config_file} returned {logits.shape[0]} sem_seg channels, "
                 f"expected MODEL.SISEG.NUM_SEMANTIC_CLASSES = {self.num_classes}"
             )

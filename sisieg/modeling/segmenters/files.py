@@ -29,6 +29,7 @@ from torch.nn import functional as F
 
 from ...data.semantic_io import read_semantic_mask
 from .base import SEGMENTER_REGISTRY, FrozenSegmenter, SemanticPrediction
+from ...errors import InputError
 
 PROB_DTYPES = (np.float16, np.float32)
 
@@ -75,12 +76,12 @@ class FilesSegmenter(FrozenSegmenter):
         path = self.prediction_file(record, ".npy")
         probs = np.load(path)
         if probs.dtype not in PROB_DTYPES or probs.ndim != 3:
-            raise ValueError(
+            raise InputError(
                 f"{path}: expected a float16/float32 array (C, H, W), "
                 f"got {probs.dtype} {probs.shape}"
             )
         if probs.shape[0] != self.num_classes:
-            raise ValueError(
+            raise InputError(
                 f"{path}: {probs.shape[0]} probability channels, expected "
                 f"MODEL.SISEG.NUM_SEMANTIC_CLASSES = {self.num_classes}"
             )
@@ -90,7 +91,7 @@ class FilesSegmenter(FrozenSegmenter):
     def prediction_file(self, record: dict, suffix: str) -> str:
         image = record.get("file_name")
         if image is None:
-            raise KeyError("the 'files' segmenter finds predictions by 'file_name'; input has none")
+            raise InputError("the 'files' segmenter finds predictions by 'file_name'; input has none")
         path = os.path.join(self.root, Path(image).stem + suffix)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"prediction for image {image} not found: expected {path}")
@@ -100,7 +101,7 @@ class FilesSegmenter(FrozenSegmenter):
 def check_size(path: str, shape, original: Tuple[int, int], image: str):
     """ValueError when a prediction's (H, W) is not the image's original size."""
     if tuple(shape) != tuple(original):
-        raise ValueError(
+        raise InputError(
             f"{path} is {shape[1]}x{shape[0]} (WxH) but image {image} is "
             f"{original[1]}x{original[0]}: predictions must be at the original image size"
         )

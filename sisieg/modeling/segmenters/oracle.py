@@ -2,6 +2,7 @@
 from typing import List
 
 from .base import SEGMENTER_REGISTRY, FrozenSegmenter, SemanticPrediction
+from ...errors import InputError
 
 
 @SEGMENTER_REGISTRY.register_as("oracle")
@@ -16,7 +17,7 @@ class OracleSegmenter(FrozenSegmenter):
         predictions = []
         for record in batched_inputs:
             if "sem_seg" not in record:
-                raise KeyError(
+                raise InputError(
                     f"the 'oracle' segmenter needs ground-truth semantic masks, but the record "
                     f"for {record.get('file_name', '<unnamed image>')} has none: register the "
                     f"dataset with a sem_seg_root (semantic PNGs) or choose another "

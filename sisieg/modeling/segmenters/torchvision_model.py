@@ -22,6 +22,7 @@ from ...data.datasets import VOC_CLASSES
 from .base import SEGMENTER_REGISTRY, FrozenSegmenter, SemanticPrediction
 from .image_format import convert_format
 from .weights import check_weights_match, require_file
+from ...errors import InputError
 
 ARCHS = (
     "deeplabv3_resnet50",
@@ -66,7 +67,7 @@ class TorchvisionSegmenter(FrozenSegmenter):
 
 def build_torchvision_model(arch: str) -> torch.nn.Module:
     if arch not in ARCHS:
-        raise ValueError(
+        raise InputError(
             f"MODEL.SISEG.SEGMENTER.TORCHVISION_ARCH={arch!r}: expected one of {ARCHS}"
         )
     builder = getattr(segmentation, arch)
@@ -78,20 +79,20 @@ def class_map_matrix(class_map: Sequence[int], num_classes: int) -> torch.Tensor
     ids = list(class_map)
     if not ids:
         if num_classes != len(MODEL_CLASSES):
-            raise ValueError(
+            raise InputError(
                 f"the torchvision model predicts {len(MODEL_CLASSES)} VOC classes but "
                 f"MODEL.SISEG.NUM_SEMANTIC_CLASSES = {num_classes}: set "
                 f"MODEL.SISEG.SEGMENTER.TORCHVISION_CLASS_MAP to map them onto the dataset's ids"
             )
         ids = list(range(num_classes))
     if len(ids) != len(MODEL_CLASSES):
-        raise ValueError(
+        raise InputError(
             f"MODEL.SISEG.SEGMENTER.TORCHVISION_CLASS_MAP has {len(ids)} entries, expected "
             f"{len(MODEL_CLASSES)}: one dataset id (or -1) per class of {MODEL_CLASSES}"
         )
     bad = [i for i in ids if not -1 <= i < num_classes]
     if bad:
-        raise ValueError(
+        raise InputError(
             f"MODEL.SISEG.SEGMENTER.TORCHVISION_CLASS_MAP ids {bad} outside -1 .. "
             f"{num_classes - 1} (MODEL.SISEG.NUM_SEMANTIC_CLASSES = {num_classes})"
         )

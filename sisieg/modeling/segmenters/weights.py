@@ -2,6 +2,7 @@
 exists, the weights fit."""
 import os
 from typing import Sequence
+from ...errors import InputError
 
 SHOWN = 8  # keys listed per kind of mismatch
 RETRAINED_HINT = "Check the architecture / config the checkpoint was trained with."
@@ -26,7 +27,7 @@ def check_weights_match(
     kinds = {"missing keys": missing, "unexpected keys": unexpected, "wrong shapes": wrong_shapes}
     problems = [f"{kind} {listed(keys)}" for kind, keys in kinds.items() if keys]
     if problems:
-        raise ValueError(
+        raise InputError(
             f"weights {path} do not match {model_name}: " + "; ".join(problems)
             + ". " + hint
         )

@@ -1,9 +1,14 @@
-"""4- (or 8-) connected component labelling: scipy on CPU, label propagation in torch on CUDA.
+"""Connected components: of a mask (4- or 8-connected; scipy on CPU, label propagation in torch
+on CUDA, both numbering the components 1..n by their first pixel in raster order), and of every
+thing class of a thing map (the semantic components every grouping works inside).
 
-Both backends number the components 1..n by their first pixel in raster order.
+``thing_map``: (h, w) long, 0 = background (or stuff), k = thing class k.
 """
+from typing import Tuple
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import ndimage
 
 
@@ -58,3 +63,22 @@ def connected_components(mask: torch.Tensor, backend: str = "auto", connectivity
     if backend == "torch":
         return _torch_components(mask, connectivity)
     raise ValueError(f"unknown backend {backend!r}")
+
+
+def semantic_components(thing_map: torch.Tensor, grow: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Connected components of each thing class. Returns (component id map, 0 = none; the
+    class of each component, index 0 = background). ``grow`` > 0: pixels of a class closer than
+    about 2 x ``grow`` (their masks dilated by ``grow`` touch) are one component."""
+    components = torch.zeros_like(thing_map)
+    classes = [torch.zeros(1, dtype=torch.long, device=thing_map.device)]
+    count = 0
+    for cls in torch.unique(thing_map[thing_map > 0]).tolist():  # a loop over classes
+        mask = thing_map == cls
+        reach = mask
+        if grow > 0:
+            reach = F.max_pool2d(mask[None, None].float(), 2 * grow + 1, stride=1, padding=grow)[0, 0] > 0
+        labels, n = connected_components(reach)
+        components = torch.where(mask, labels + count, components)
+        classes.append(torch.full((n,), cls, dtype=torch.long, device=thing_map.device))
+        count += n
+    return components, torch.cat(classes)

@@ -20,25 +20,20 @@ import torch
 import torch.nn.functional as F
 from detectron2.structures import BitMasks, Instances
 
-from ..utils import StageTimer
-from .grouping import centroid_thresholds, majority_class, semantic_components
-from .grouping import split_by_semantic_components
-from .labels import downsample_labels, label_masks, mean_per_label, relabel_contiguous
-from .labels import resize_labels, upsample_scores
-from .postprocessing import assign_to_centroids, find_centroid_regions, neighbour_affinity
-from .postprocessing import random_walk, refine_displacement
-from .postprocessing.center_votes import VoteSettings, group_by_votes
-from .postprocessing.walk_packing import packed_seeds, unpack
+from ...errors import check_choice
+from ...utils import StageTimer
+from ..labels import downsample_labels, label_masks, mean_per_label, relabel_contiguous
+from ..labels import resize_labels, upsample_scores
+from .center_votes import VoteSettings, group_by_votes
+from .components import semantic_components
+from .irnet_grouping import assign_to_centroids, centroid_thresholds, find_centroid_regions
+from .irnet_grouping import majority_class, split_by_semantic_components
+from .random_walk import neighbour_affinity, random_walk
+from .refinement import refine_displacement
+from .walk_packing import packed_seeds, unpack
 
 GROUPINGS = ("votes", "irnet", "connected_components")
 SCORE_NORMALIZATIONS = ("instance", "global")
-
-
-def check_choice(key: str, value: str, choices) -> str:
-    """``value`` if it is one of ``choices``, else a ValueError naming the key and the choices."""
-    if value not in choices:
-        raise ValueError(f"{key} must be one of {tuple(choices)}, got {value!r}")
-    return value
 
 
 @dataclass
@@ -138,9 +133,10 @@ class InstanceInference:
                                        output_size, class_probs)
             small_things = downsample_labels(thing_map, displacement.shape[-2:], stride)
             instances = downsample_labels(votes.labels, displacement.shape[-2:], stride)
-            instance_class = votes.instance_class
+            instance_class, grouped = votes.instance_class, votes.labels
         else:
             instances, instance_class, small_things = self.irnet_grouping(displacement, thing_map, stride, trace)
+            grouped = None
         num = int(instance_class.numel()) - 1
         if num == 0:
             none = torch.zeros_like(thing_map), thing_map.new_zeros(1, dtype=torch.float)
@@ -152,6 +148,8 @@ class InstanceInference:
         with self.timer("output"):
             scores = self.normalize(upsample_scores(seeds, thing_map.shape, stride))
             labels = self.label_pixels(scores, thing_map, instance_class, instances, stride)
+            if grouped is not None:  # the walk decides where it reaches; the grouping elsewhere
+                labels = torch.where(labels > 0, labels, grouped)
             objectness = mean_per_label(scores, labels, num)
             return self.finish(labels, objectness, instance_class, thing_map, output_size, class_probs)
 

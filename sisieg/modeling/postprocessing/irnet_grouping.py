@@ -1,26 +1,31 @@
-"""Semantic connected components, the connectivity safeguard and class assignment.
+"""IRNet's grouping (the paper's post-processing, ``MODEL.SISEG.GROUPING irnet``).
 
-``thing_map`` everywhere: (h, w) long, 0 = background (or stuff), k = thing class k-1.
+Centroid regions are the connected components of {|D| < tau} on the head grid (tau following
+object scale); each pixel joins the region its refined point (refinement.py) lands in; groups
+are split by the semantic components so that no instance joins unconnected regions.
+docs/METHOD.md, section 8.
 """
 from typing import Tuple
 
 import torch
 
-from .postprocessing import connected_components
+from .components import connected_components
 
 
-def semantic_components(thing_map: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Connected components of each thing class. Returns (component id map, 0 = none; the
-    class of each component, index 0 = background)."""
-    components = torch.zeros_like(thing_map)
-    classes = [torch.zeros(1, dtype=torch.long, device=thing_map.device)]
-    count = 0
-    for cls in torch.unique(thing_map[thing_map > 0]).tolist():  # a loop over classes
-        labels, n = connected_components(thing_map == cls)
-        components = torch.where(labels > 0, labels + count, components)
-        classes.append(torch.full((n,), cls, dtype=torch.long, device=thing_map.device))
-        count += n
-    return components, torch.cat(classes)
+def find_centroid_regions(displacement: torch.Tensor, foreground: torch.Tensor, threshold: float):
+    """(labels (h, w) long, n): 4-connected components of {foreground & |D| < threshold}."""
+    small = displacement.float().norm(dim=0) < threshold
+    return connected_components(foreground.bool() & small)
+
+
+def assign_to_centroids(
+    endpoints: torch.Tensor, centroid_labels: torch.Tensor, foreground: torch.Tensor
+) -> torch.Tensor:
+    """(h, w) long: the centroid label at round(endpoint) of each foreground pixel, else 0."""
+    height, width = centroid_labels.shape
+    y = endpoints[0].round().long().clamp(0, height - 1)
+    x = endpoints[1].round().long().clamp(0, width - 1)
+    return torch.where(foreground.bool(), centroid_labels[y, x], 0)
 
 
 def centroid_thresholds(

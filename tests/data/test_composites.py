@@ -1,0 +1,112 @@
+"""Label-free instance targets: isolated objects and pasted composites, from semantic masks only."""
+import logging
+
+import numpy as np
+import pytest
+import torch
+from detectron2.data import DatasetCatalog
+
+from sisieg.data.composites import (
+    UNKNOWN, CompositeSettings, candidates, compose, isolated_objects, label_free_ids, solidity,
+)
+from sisieg.data.dataset_mapper import SISegDatasetMapper
+from sisieg.data.datasets.shapes import register_shapes_split
+from sisieg.engine import build_config
+
+CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
+SETTINGS = CompositeSettings(share=1.0, pastes=6)
+
+
+def two_blobs_and_a_pair():
+    """Class 1: an isolated square and a disk; class 2: two squares touching (one component)."""
+    semantic = np.zeros((64, 64), np.uint8)
+    semantic[4:20, 4:20] = 1
+    ys, xs = np.mgrid[:64, :64]
+    semantic[(ys - 45) ** 2 + (xs - 15) ** 2 <= 64] = 1
+    semantic[30:42, 30:42] = 2
+    semantic[42:54, 36:48] = 2  # touches the square above: an L-shaped, concave component
+    image = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    return image, semantic
+
+
+def test_solidity_is_one_for_convex_objects_and_rings_and_low_for_touching_pairs():
+    square = np.zeros((30, 30), bool)
+    square[5:25, 5:25] = True
+    ring = square.copy()
+    ring[10:20, 10:20] = False
+    pair = np.zeros((30, 30), bool)
+    pair[0:12, 0:12] = True
+    pair[12:24, 8:20] = True
+    assert solidity(square) == pytest.approx(1.0, abs=0.02)
+    assert solidity(ring) == pytest.approx(1.0, abs=0.02)
+    assert solidity(pair) < 0.8
+
+
+def test_isolated_objects_are_instances_and_merged_components_unknown():
+    _, semantic = two_blobs_and_a_pair()
+    ids = isolated_objects(semantic, [1, 2], SETTINGS)
+    assert set(np.unique(ids[semantic == 1])) == {1, 2}  # the square and the disk
+    assert set(np.unique(ids[semantic == 2])) == {UNKNOWN}  # the touching pair is not trusted
+    assert (ids[semantic == 0] == 0).all()
+
+
+def test_composite_ids_are_exact_and_its_semantic_mask_is_their_union():
+    image, semantic = two_blobs_and_a_pair()
+    ids = isolated_objects(semantic, [1, 2], SETTINGS)
+    pool = candidates(image, semantic, ids)
+    new_image, new_semantic, new_ids = compose(image, semantic, ids, pool, np.random.default_rng(3), SETTINGS)
+    assert new_ids.max() > ids.max()  # objects were pasted
+    for k in range(1, int(new_ids.max()) + 1):  # each instance: one class, its own pixels
+        classes = np.unique(new_semantic[new_ids == k])
+        assert len(classes) <= 1
+    assert ((new_ids != 0) == (new_semantic > 0)).all()  # things = instances + unknown
+    pasted = new_ids > ids.max()
+    assert not np.array_equal(new_image[pasted], image[pasted])  # pixels came with the objects
+    untouched = new_ids == ids
+    assert (new_semantic[untouched] == semantic[untouched]).all()
+
+
+def test_a_fixed_seed_gives_the_same_composite():
+    image, semantic = two_blobs_and_a_pair()
+    first = label_free_ids(image, semantic, [1, 2], None, np.random.default_rng(7), SETTINGS)
+    second = label_free_ids(image, semantic, [1, 2], None, np.random.default_rng(7), SETTINGS)
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+
+
+def test_no_isolated_object_falls_back_with_a_warning(caplog):
+    image, semantic = two_blobs_and_a_pair()
+    semantic[semantic == 1] = 0  # only the touching pair is left
+    with caplog.at_level(logging.WARNING):
+        _, new_semantic, ids = label_free_ids(image, semantic, [1, 2], None, np.random.default_rng(0), SETTINGS)
+    assert "no isolated object to paste" in caplog.text
+    assert np.array_equal(new_semantic, semantic) and set(np.unique(ids)) == {0, UNKNOWN}
+
+
+class Untouchable:
+    """Annotations that fail the test the moment anything reads them."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __getattr__(self, name):
+        raise AssertionError(f"label-free training read the instance annotations ({name})")
+
+    def __iter__(self):
+        raise AssertionError("label-free training read the instance annotations")
+
+    def __len__(self):
+        raise AssertionError("label-free training read the instance annotations")
+
+
+def test_label_free_mapper_never_reads_instance_annotations(tmp_path):
+    register_shapes_split("sisieg_test_label_free", str(tmp_path), "tiny_train", 4, (128, 128), 0)
+    cfg = build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "label_free", "DATASETS.TRAIN", "('sisieg_test_label_free',)"])
+    mapper = SISegDatasetMapper(cfg, is_train=True)
+    np.random.seed(0)
+    for record in DatasetCatalog.get("sisieg_test_label_free"):
+        record = dict(record, annotations=Untouchable())
+        x = mapper(record)
+        assert x["instance_ids"].shape == x["sem_seg"].shape
+        assert torch.equal(x["instance_ids"] != 0, x["sem_seg"] > 0)
+        assert "annotations" not in x
+    DatasetCatalog.remove("sisieg_test_label_free")
