@@ -92,7 +92,8 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES = False  # True: skip (and list) images that cannot be read
     cfg.INPUT.SISEG.COMPOSITES = CN()  # SUPERVISION "label_free" (sisieg/data/composites.py)
     cfg.INPUT.SISEG.COMPOSITES.SHARE = 0.5  # share of training images turned into composites
-    cfg.INPUT.SISEG.COMPOSITES.PASTES = 4  # isolated objects pasted into a composite
+    cfg.INPUT.SISEG.COMPOSITES.PASTES = 4  # isolated objects pasted into a composite, at least ...
+    cfg.INPUT.SISEG.COMPOSITES.PASTES_PER_OBJECT = 0.5  # ... or this x its isolated objects (crowded scenes)
     cfg.INPUT.SISEG.COMPOSITES.MIN_SOLIDITY = 0.9  # a component this convex (holes filled) is one object
     cfg.INPUT.SISEG.COMPOSITES.MIN_AREA = 20  # ... and at least this many pixels
     cfg.INPUT.SISEG.COMPOSITES.CONTACT = [0.6, 1.0]  # centre distance / sum of radii (< 1: overlap)

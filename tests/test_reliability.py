@@ -20,7 +20,7 @@ from sisieg.errors import ConfigError
 from sisieg.engine.runs import load_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_oracle_R18_bs8_300it.yaml")
+CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free_R18.yaml")
 
 
 @pytest.fixture
@@ -202,7 +202,8 @@ def test_weights_that_do_not_fit_are_an_error_unless_a_partial_load_is_asked(tmp
     torch.save({"model": state}, path)
     with pytest.raises(ValueError, match=(
             rf"weights {path} do not match SISeg: unexpected keys \(1\): surplus.weight; "
-            r"wrong shapes \(1\): backbone.stem.conv1.weight.*MODEL.SISEG.PARTIAL_WEIGHTS True")):
+            r"wrong shapes \(2\): backbone.stem.conv1.weight, displacement_head.embed_input.0.0.weight"
+            r".*MODEL.SISEG.PARTIAL_WEIGHTS True")):
         load_model(cfg, path)
     partial = build_config(CONFIG, ["MODEL.SISEG.INPUT_MODE", "image+mask", "MODEL.SISEG.PARTIAL_WEIGHTS", "True"])
     model = load_model(partial, path)  # what fits is loaded: the heads come from the file

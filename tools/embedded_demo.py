@@ -34,6 +34,7 @@ from sisieg.visualization.composite_panels import composite_rows
 from sisieg.visualization.prediction_panels import TITLES, prediction_rows
 
 DEFAULT_CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
+RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "projects", "SISeg", "results")
 # Rows that do not fit the main job's budget: their last measured figures and the command.
 REFERENCE_NOTE = """
 Not rerun by the main job (CPU budget); measured with the commands shown, same val split:
@@ -43,7 +44,7 @@ Not rerun by the main job (CPU budget); measured with the commands shown, same v
 {rows}
 """
 REFERENCES = (
-    ("SISeg, the paper's loss and post-processing", "siseg_paper_R18.yaml"),
+    ("SISeg, the paper's loss and post-processing (previous version)", "siseg_paper_R18.yaml"),
     ("SISeg, instance labels (recommended recipe)", "siseg_instance_R18.yaml"),
 )
 
@@ -61,7 +62,7 @@ def reference_note() -> str:
     """The table of REFERENCES from their results files, where those exist."""
     lines = []
     for name, config in REFERENCES:
-        path = os.path.join("projects", "SISeg", "results", config.replace(".yaml", ".json"))
+        path = os.path.join(RESULTS_DIR, config.replace(".yaml", ".json"))
         if os.path.exists(path):
             r = json.load(open(path))
             lines.append(f"| {name} | {r['AP']:.1f} | {r['AP touching']:.1f} | `{r['command']}` |")

@@ -28,6 +28,7 @@ class CompositeSettings:
 
     share: float = 0.5
     pastes: int = 4
+    pastes_per_object: float = 0.5
     min_solidity: float = 0.9
     min_area: int = 20
     contact: Tuple[float, float] = (0.6, 1.0)
@@ -100,12 +101,14 @@ def transformed(candidate: Candidate, rng: np.random.Generator, scale_range) -> 
 
 def compose(image: np.ndarray, semantic: np.ndarray, ids: np.ndarray, pool: List[Candidate],
             rng: np.random.Generator, settings: CompositeSettings):
-    """Paste ``settings.pastes`` candidates of ``pool`` onto the scene, each next to (touching
-    or partly covering) an isolated object of its class when the scene has one. Returns new
-    (image, semantic, ids); pasted objects get new ids, covered pixels leave the object under."""
+    """Paste max(``pastes``, ``pastes_per_object`` x the scene's isolated objects) candidates of
+    ``pool`` onto the scene, each next to (touching or partly covering) an isolated object of its
+    class when the scene has one. Returns new (image, semantic, ids); pasted objects get new ids,
+    covered pixels leave the object under."""
     image, semantic, ids = image.copy(), semantic.copy(), ids.copy()
     height, width = semantic.shape
-    for _ in range(int(settings.pastes)):  # a loop over pasted objects (data preparation)
+    count = max(int(settings.pastes), int(round(settings.pastes_per_object * ids.max(initial=0))))
+    for _ in range(count):  # a loop over pasted objects (data preparation)
         if not pool:
             break
         piece = transformed(pool[int(rng.integers(len(pool)))], rng, settings.scale_range)

@@ -209,7 +209,8 @@ def label_free_options(cfg, is_train: bool) -> dict:
     if not is_train or s.SUPERVISION != "label_free":
         return {}
     c = cfg.INPUT.SISEG.COMPOSITES
-    settings = CompositeSettings(c.SHARE, c.PASTES, c.MIN_SOLIDITY, c.MIN_AREA, tuple(c.CONTACT), tuple(c.SCALE_RANGE))
+    settings = CompositeSettings(c.SHARE, c.PASTES, c.PASTES_PER_OBJECT, c.MIN_SOLIDITY, c.MIN_AREA,
+                                 tuple(c.CONTACT), tuple(c.SCALE_RANGE))
     donors = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name) if "sem_seg_file_name" in r]
     return {
         "composites": settings,

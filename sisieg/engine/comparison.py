@@ -47,7 +47,7 @@ class Row:
 
 
 SHAPES = "configs/shapes/"
-SISEG_GT = SHAPES + "siseg_oracle_R18_bs8_300it.yaml"
+SISEG_GT = SHAPES + "siseg_label_free_R18.yaml"
 SEMSEG = SHAPES + "semseg_fpn_R18_bs8_1000it.yaml"
 FLOOR_ROW = "connected components + ground-truth masks"
 CEILING_ROW = "perfect heads + ground-truth masks (ceiling)"
@@ -149,8 +149,9 @@ def draw_predictions(cfg, model, records: Sequence[dict], threshold: float) -> L
 
 
 def uses_heads(model) -> bool:
-    """Whether a SISeg model runs its backbone and heads (not for connected components)."""
-    return model.postprocess.uses_heads
+    """Whether a SISeg model runs its backbone and heads (not for connected components, nor
+    for the perfect heads of the ceiling)."""
+    return model.postprocess.uses_heads and model.oracle_heads is None
 
 
 def used_parameter_counts(model) -> Dict[str, int]:

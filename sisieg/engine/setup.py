@@ -22,7 +22,8 @@ def build_config(config_file: str = "", opts=()):
 
     ``MODEL.DEVICE cuda`` on a machine without CUDA falls back to the CPU with a warning
     instead of crashing deep inside the first forward pass. The COCO-format datasets of
-    ``DATASETS.SISEG_COCO`` are registered (idempotently). A ``_BASE_`` may name a config
+    ``DATASETS.SISEG_COCO`` are registered (idempotently); an empty ``DATASETS.TRAIN`` /
+    ``TEST`` then defaults to the first / last of them. A ``_BASE_`` may name a config
     of Detectron2's model zoo (``model-zoo:COCO-InstanceSegmentation/...``).
     """
     cfg = get_cfg()
@@ -37,7 +38,11 @@ def build_config(config_file: str = "", opts=()):
     except (KeyError, ValueError, AssertionError) as e:  # yacs: unknown key, wrong type
         message = e.args[0] if e.args else str(e)
         raise ConfigError(f"{config_file or 'config'}: {message}") from e
-    register_coco_format_entries(cfg.DATASETS.SISEG_COCO)
+    names = register_coco_format_entries(cfg.DATASETS.SISEG_COCO)
+    if names and not cfg.DATASETS.TRAIN:  # derived: the first entry trains ...
+        cfg.DATASETS.TRAIN = (names[0],)
+    if len(names) > 1 and not cfg.DATASETS.TEST:  # ... and the last one is evaluated
+        cfg.DATASETS.TEST = (names[-1],)
     if cfg.MODEL.DEVICE.startswith("cuda") and not torch.cuda.is_available():
         logger.warning("MODEL.DEVICE=%s but CUDA is not available: using the CPU", cfg.MODEL.DEVICE)
         cfg.MODEL.DEVICE = "cpu"

@@ -232,13 +232,16 @@ class ResumableJSONWriter(JSONWriter):
 
 
 def check_instance_annotations(dataset, dataset_name: str):
-    """The perfect heads need every test image's instance annotations (an empty list counts)."""
+    """The perfect heads need the test images' instance annotations: an error when some
+    records have none, or when no image has a single one (a semantic-only split)."""
     missing = [record["file_name"] for record in dataset if "annotations" not in record]
-    if missing:
+    if missing or not any(record["annotations"] for record in dataset):
+        example = (missing or [r["file_name"] for r in dataset] or ["-"])[0]
         raise InputError(
-            f"MODEL.SISEG.ORACLE_HEADS needs instance annotations, but {len(missing)} of the "
-            f"{len(dataset)} images of {dataset_name} have none (e.g. {missing[0]}): evaluate the "
-            f"ceiling on a dataset with instances (COCO json, VOC / ADE20K instance splits, shapes)"
+            f"MODEL.SISEG.ORACLE_HEADS needs instance annotations, but "
+            f"{len(missing) or len(dataset)} of the {len(dataset)} images of {dataset_name} have "
+            f"none (e.g. {example}): evaluate the ceiling on a dataset with instances (COCO json, "
+            f"VOC / ADE20K instance splits, shapes)"
         )
 
 

@@ -240,14 +240,21 @@ class SISeg(nn.Module):
         pairs = self._pair_labels(
             downsample_batch(labels, pair_size, pair_stride), downsample_batch(ids, pair_size, pair_stride), use_instances
         )
-        coarse = pool_field(displacement, self.head_stride, pair_stride)
-        losses = displacement_losses(coarse, pairs, self.pair_sampler, PAIR_IGNORE)
-        losses["loss_cbr"] = boundary_loss(boundary_logits, pairs, self.pair_sampler, PAIR_IGNORE)
-        if self.supervision != "semantic":
+        losses = {}
+        if self._weighted("loss_dfm_fg", "loss_dfm_bg"):  # a loss weighted 0 costs nothing
+            coarse = pool_field(displacement, self.head_stride, pair_stride)
+            losses.update(displacement_losses(coarse, pairs, self.pair_sampler, PAIR_IGNORE))
+        if self._weighted("loss_cbr"):
+            losses["loss_cbr"] = boundary_loss(boundary_logits, pairs, self.pair_sampler, PAIR_IGNORE)
+        if self.supervision != "semantic" and self._weighted("loss_dfm_offset"):
             targets = head_targets(ids.clamp(min=0), displacement.shape[-2:], self.head_stride)
             losses["loss_dfm_offset"] = offset_loss(displacement, targets)
         self._update_bias(displacement.detach(), downsample_batch(labels, displacement.shape[-2:], self.head_stride))
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
+
+    def _weighted(self, *names: str) -> bool:
+        """Whether any of these losses has a non-zero weight."""
+        return any(self.loss_weights.get(name, 1.0) != 0 for name in names)
 
     def _instance_images(self, batched_inputs: List[dict]) -> torch.Tensor:
         """(N,) bool: which images are supervised by their instance ids."""

@@ -53,7 +53,7 @@ class FailureReport:
     def add(self, name: str, error: Exception):
         message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
         self.failures.append((name, message))
-        tqdm.write(f"failed: {message}", file=sys.stderr)
+        tqdm.write(f"failed: {message if name in message else f'{name}: {message}'}", file=sys.stderr)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(f"{name}\t{message}\n")
 

@@ -196,3 +196,33 @@ def test_train_and_evaluate_through_train_net(tree, train_then_evaluate, tmp_pat
     results = train_then_evaluate(tmp_path, "configs/coco_format/example.yaml", *overrides)
     for metric in ("AP", "AP50", "AP75"):
         assert math.isfinite(results["segm"][metric]), metric
+
+
+@pytest.mark.parametrize("config", ["configs/coco_format/siseg_label_free.yaml", "configs/coco_format/siseg_instance.yaml"])
+def test_the_recipes_work_from_the_data_and_class_counts_alone(tree, train_then_evaluate, tmp_path, config):
+    # only what a user gives: the entries (train first, val last) and the class counts
+    entries = [["sisieg_recipe_train", *tree["train"], ""], ["sisieg_recipe_val", *tree["val"], ""]]
+    results = train_then_evaluate(tmp_path, config, "DATASETS.SISEG_COCO", repr(entries),
+                                  "MODEL.SISEG.NUM_CLASSES", "2", "MODEL.SISEG.NUM_SEMANTIC_CLASSES", "3")
+    for metric in ("AP", "AP50", "AP75"):
+        assert math.isfinite(results["segm"][metric]), metric
+
+
+def test_label_free_trains_on_a_json_without_any_annotation(tmp_path, train_then_evaluate):
+    # the common case of semantic datasets: images, categories and semantic PNGs, no instances
+    files = make_coco_tree(tmp_path / "data")
+    semantic = tmp_path / "data" / "semantic"
+    semantic.mkdir()
+    bare = json.loads(open(files["train"][0]).read())
+    for image in bare["images"]:
+        mask = np.zeros((HEIGHT, WIDTH), np.uint8)
+        mask[20:60, 20:60] = CAT
+        mask[80:120, 90:140] = DOG
+        Image.fromarray(mask).save(semantic / image["file_name"].replace(".jpg", ".png"))
+    del bare["annotations"]
+    (tmp_path / "data" / "bare_train.json").write_text(json.dumps(bare))
+    entries = [["sisieg_bare_train", str(tmp_path / "data" / "bare_train.json"), files["train"][1], str(semantic)],
+               ["sisieg_bare_val", *files["val"], ""]]
+    results = train_then_evaluate(tmp_path, "configs/coco_format/siseg_label_free.yaml", "DATASETS.SISEG_COCO",
+                                  repr(entries), "MODEL.SISEG.NUM_CLASSES", "2", "MODEL.SISEG.NUM_SEMANTIC_CLASSES", "3")
+    assert math.isfinite(results["segm"]["AP"])

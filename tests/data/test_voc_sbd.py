@@ -283,10 +283,11 @@ def test_wrong_root_or_missing_folder_is_a_one_line_error(tmp_path):
         voc_sbd.main(["--root", str(tmp_path / "nowhere")])
     with pytest.raises(SystemExit, match="PASCAL VOC 2012 folder not found: expected .*VOC2012"):
         voc_sbd.main(["--root", str(tmp_path)])
-    layout = make_voc_tree(tmp_path / "no_sbd", sbd=False)
+    layout = make_voc_tree(tmp_path / "incomplete_sbd", sbd=False)
+    layout.sbd.mkdir(parents=True)  # an SBD folder without its class labels: named
     with pytest.raises(SystemExit) as error:
         voc_sbd.main(["--root", str(layout.root)])
-    assert str(error.value) == f"SBD folder not found: expected {layout.sbd}"
+    assert str(error.value) == f"SBD class labels not found: expected {layout.sbd_cls}"
 
 
 def test_command_line_works_from_any_folder_with_the_environment_root(prepared, tmp_path):

@@ -14,7 +14,7 @@ from sisieg.modeling.losses import offset_loss
 from sisieg.modeling.targets import head_targets
 from sisieg.modeling.meta_arch import PAIR_IGNORE
 
-CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
+CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
 
 
 def test_offset_loss_is_zero_exactly_at_the_targets():
@@ -66,7 +66,7 @@ def test_instance_supervision_needs_instances_on_every_image():
 
 
 def test_semantic_supervision_ignores_instance_ids():
-    model = build_model(build_config(CONFIG)).train()
+    model = build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "semantic"])).train()
     things = torch.zeros(1, 128, 128, dtype=torch.long)
     things[:, 32:96, 16:112] = 1
     batch = [two_touching(True)]
@@ -75,6 +75,13 @@ def test_semantic_supervision_ignores_instance_ids():
     assert torch.equal(model._instance_ids(batch, things, use), torch.zeros_like(things))
     assert torch.equal(model._pair_labels(things, torch.zeros_like(things), use), things)
     assert "loss_dfm_offset" not in model([two_touching(True)])
+
+
+def test_label_free_training_needs_the_mappers_instance_ids():
+    model = build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "label_free"])).train()
+    with pytest.raises(InputError, match="'label_free' needs instance ids on every training image"):
+        model([two_touching(False)])
+    assert "loss_dfm_offset" in model([two_touching(True)])
 
 
 def test_mapper_carries_instance_ids_through_the_augmentations(tmp_path):

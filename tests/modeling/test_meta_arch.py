@@ -9,7 +9,7 @@ from sisieg.engine import Trainer, build_config
 from sisieg.modeling.input_encoding import InputEncoder, label_palette
 from sisieg.modeling.segmenters import SemanticPrediction
 
-CONFIG = "configs/shapes/siseg_oracle_R18_bs8_300it.yaml"
+CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
 
 
 def small_config(*opts):
@@ -69,7 +69,7 @@ def test_connected_components_grouping_merges_the_touching_pair():
 
 def test_training_lowers_the_loss_and_leaves_frozen_weights_alone():
     torch.manual_seed(0)
-    model = build_model(small_config("MODEL.SISEG.FREEZE_BACKBONE", "True")).train()
+    model = build_model(small_config("MODEL.SISEG.FREEZE_BACKBONE", "True", "MODEL.SISEG.SUPERVISION", "semantic")).train()
     frozen = copy.deepcopy(model.backbone.state_dict())
     head = copy.deepcopy(model.displacement_head.state_dict())
     params = [p for p in model.parameters() if p.requires_grad]
@@ -92,7 +92,8 @@ def test_training_lowers_the_loss_and_leaves_frozen_weights_alone():
 
 
 def test_optimizer_skips_frozen_parameters_and_scales_the_dfm_rate():
-    cfg = small_config("MODEL.SISEG.FREEZE_BACKBONE", "True", "SOLVER.BASE_LR", "0.1")
+    cfg = small_config("MODEL.SISEG.FREEZE_BACKBONE", "True", "SOLVER.BASE_LR", "0.1",
+                       "SOLVER.SISEG.DFM_LR_MULTIPLIER", "0.5")
     model = build_model(cfg)
     optimizer = Trainer.build_optimizer(cfg, model)
     in_optimizer = {p for g in optimizer.param_groups for p in g["params"]}

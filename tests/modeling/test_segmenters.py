@@ -21,7 +21,7 @@ from sisieg.engine import Trainer, build_config
 from sisieg.modeling.segmenters import build_segmenter
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SISEG_CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_oracle_R18_bs8_300it.yaml")
+SISEG_CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free_R18.yaml")
 SEMSEG_CONFIG = os.path.join(REPO, "configs", "shapes", "semseg_fpn_R18_bs8_1000it.yaml")
 VOC_TO_SHAPES = [0, 1, 2, 3, 4] + [-1] * 16  # 5 dataset classes from the first 5 VOC outputs
 
@@ -255,7 +255,7 @@ def segmenter_options(request, semseg_weights, lraspp):
 
 def test_segmenters_stay_frozen_through_siseg_training(segmenter_options):
     torch.manual_seed(0)
-    cfg = siseg_config("MODEL.SISEG.TRAIN_MASK_SOURCE", "segmenter", *segmenter_options)
+    cfg = siseg_config("MODEL.SISEG.TRAIN_MASK_SOURCE", "segmenter", "MODEL.SISEG.SUPERVISION", "semantic", *segmenter_options)
     model = build_model(cfg).train()
     segmenter = model.segmenter
     assert all(not p.requires_grad for p in segmenter.parameters())
