@@ -17,7 +17,7 @@ import time
 import sisieg  # noqa: F401  isort: skip  (first: puts Detectron2's compiled-ops placeholder in place)
 
 from sisieg.engine import build_config, log_to
-from sisieg.engine.sweep import CEILING, FLOOR, PLANS, chart_panels, run_plan
+from sisieg.engine.sweep import CEILING, CHART_AXES, FLOOR, PLANS, chart_panels, run_plan
 from sisieg.evaluation import results_table
 from sisieg.visualization import save_line_chart
 from sisieg.utils.cli import run
@@ -55,7 +55,7 @@ def main():
     if panels:  # the plan sweeps a quantity: AP against it, connected components for reference
         floor = {name: results for name, results, _ in rows}.get(FLOOR.name)
         references = floor and {p: {FLOOR.name: floor[t]["AP"]} for p, t in (("AP", "segm"), ("AP touching", "segm_touching"))}
-        save_line_chart(panels, "noise on the perfect field (std, input pixels)", base + ".png", references)
+        save_line_chart(panels, CHART_AXES.get(args.plan, ""), base + ".png", references)
     print("\n" + table + f"\nWritten to {base}.md ({time.perf_counter() - start:.0f} s)")
 
 

@@ -87,6 +87,7 @@ PLANS: Dict[str, List[Variant]] = {
     ],
     "robustness": robustness_plan(),
 }
+CHART_AXES = {"robustness": "noise on the perfect field (std, input pixels)"}  # x axis of a plan's chart
 
 
 def slug(overrides: Tuple[str, ...]) -> str:
