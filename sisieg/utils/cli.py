@@ -13,6 +13,11 @@ DEBUG_ENV = "SISIEG_DEBUG"
 USER_ERRORS = (InputError, FileNotFoundError)
 
 
+def user_message(error: Exception) -> str:
+    """The one line a user error prints (a KeyError's message without its quotes)."""
+    return str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+
+
 def debugging() -> bool:
     """Whether tracebacks of user errors are wanted (``--debug`` or ``SISIEG_DEBUG=1``)."""
     return DEBUG_FLAG in sys.argv or os.environ.get(DEBUG_ENV, "") not in ("", "0")
@@ -35,8 +40,7 @@ def run(main: Callable, *args, **kwargs):
     except USER_ERRORS as e:
         if debug:
             raise
-        message = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {user_message(e)}", file=sys.stderr)
         sys.exit(2)
 
 
@@ -51,7 +55,7 @@ class FailureReport:
             os.remove(path)  # a report describes one run
 
     def add(self, name: str, error: Exception):
-        message = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
+        message = user_message(error)
         self.failures.append((name, message))
         tqdm.write(f"failed: {message if name in message else f'{name}: {message}'}", file=sys.stderr)
         with open(self.path, "a", encoding="utf-8") as f:

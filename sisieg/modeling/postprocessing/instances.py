@@ -121,15 +121,16 @@ class InstanceInference:
             class_probs: (K+1, H, W) thing-class probabilities (index 0 background), or None.
             trace: if a dict, receives the intermediate maps (for pictures and debugging).
         """
+        with self.timer("grouping"):
+            regions = semantic_components(thing_map)  # once: every step below works in them
         if self.grouping == "votes":
             with self.timer("grouping"):
-                components, component_class = semantic_components(thing_map)
-                votes = group_by_votes(displacement, components, component_class, stride, self.votes)
+                votes = group_by_votes(displacement, *regions, stride, self.votes)
             if trace is not None:
                 trace.update(endpoints=votes.endpoints, centres=votes.centres, assignment=votes.labels)
             if not self.use_random_walk:
                 with self.timer("output"):
-                    return self.finish(votes.labels, votes.objectness, votes.instance_class, thing_map,
+                    return self.finish(votes.labels, votes.objectness, votes.instance_class, regions,
                                        output_size, class_probs)
             small_things = downsample_labels(thing_map, displacement.shape[-2:], stride)
             instances = downsample_labels(votes.labels, displacement.shape[-2:], stride)
@@ -140,18 +141,18 @@ class InstanceInference:
         num = int(instance_class.numel()) - 1
         if num == 0:
             none = torch.zeros_like(thing_map), thing_map.new_zeros(1, dtype=torch.float)
-            return self.finish(*none, instance_class, thing_map, output_size, class_probs)
+            return self.finish(*none, instance_class, regions, output_size, class_probs)
         with self.timer("random walk"):
             seeds = label_masks(instances, num).float() * (1 - boundary)
             if self.use_random_walk:
                 seeds = self.walk(seeds, instances, boundary, small_things)
         with self.timer("output"):
             scores = self.normalize(upsample_scores(seeds, thing_map.shape, stride))
-            labels = self.label_pixels(scores, thing_map, instance_class, instances, stride)
+            labels = self.label_pixels(scores, thing_map, instance_class, instances, stride, regions)
             if grouped is not None:  # the walk decides where it reaches; the grouping elsewhere
                 labels = torch.where(labels > 0, labels, grouped)
             objectness = mean_per_label(scores, labels, num)
-            return self.finish(labels, objectness, instance_class, thing_map, output_size, class_probs)
+            return self.finish(labels, objectness, instance_class, regions, output_size, class_probs)
 
     def irnet_grouping(self, displacement, thing_map, stride, trace):
         """IRNet's rule on the head grid: (instances (h, w), their classes, head-grid things)."""
@@ -180,24 +181,27 @@ class InstanceInference:
         packed, channel, member = packed_seeds(seeds, instances, small_things, self.walk_radius)
         return unpack(random_walk(packed, weights, offsets, self.walk_steps, self.walk_tol), channel, member)
 
-    def finish(self, labels, objectness, instance_class, thing_map, output_size, class_probs):
-        """Regions no instance reached become instances; then the ``Instances``."""
-        labels, instance_class, objectness = adopt_orphans(labels, thing_map, instance_class, objectness)
+    def finish(self, labels, objectness, instance_class, regions, output_size, class_probs):
+        """Regions (``semantic_components`` of the thing map) no instance reached become
+        instances; then the ``Instances``."""
+        labels, instance_class, objectness = adopt_orphans(labels, regions, instance_class, objectness)
         return self.to_instances(labels, instance_class, objectness, output_size, class_probs)
 
-    def label_pixels(self, scores, thing_map, instance_class, seeds=None, stride: int = 1) -> torch.Tensor:
+    def label_pixels(self, scores, thing_map, instance_class, seeds=None, stride: int = 1, regions=None) -> torch.Tensor:
         """Per-pixel instance ids (0 = none) from the normalised scores (K, H, W).
 
         Inside the semantic mask (``within_semantic_region``) each thing pixel takes the
         best-scoring instance of its own class, and only inside the semantic components its
         ``seeds`` (h, w ids on the head grid of ``stride``, if given) lie in: the walk never carries an instance
-        across the background to another object. Otherwise (the paper) the best instance
+        across the background to another object (``regions``: the thing map's
+        ``semantic_components`` when already computed). Otherwise (the paper) the best instance
         against the background score.
         """
         if self.within_semantic_region:
             scores = scores * (thing_map[None] == instance_class[1:, None, None])
             if seeds is not None:
-                scores = scores * seeded_components(seeds, thing_map, scores.shape[0], stride)
+                regions = regions if regions is not None else semantic_components(thing_map)
+                scores = scores * seeded_components(seeds, regions, scores.shape[0], stride)
             best, labels = scores.max(dim=0)
             return torch.where((best > 0) & (thing_map > 0), labels + 1, 0)
         background = torch.full_like(scores[:1], self.background_score)
@@ -247,10 +251,11 @@ class InstanceInference:
         return (probs * masks).flatten(1).sum(dim=1) / area
 
 
-def seeded_components(seeds: torch.Tensor, thing_map: torch.Tensor, num: int, stride: int) -> torch.Tensor:
-    """(num, H, W) bool: the pixels of the semantic components (of ``thing_map``, input
-    resolution) in which each instance 1..num of ``seeds`` (h, w, head grid) has a seed."""
-    components, component_class = semantic_components(thing_map)
+def seeded_components(seeds: torch.Tensor, regions, num: int, stride: int) -> torch.Tensor:
+    """(num, H, W) bool: the pixels of the semantic components (``regions`` = (component map
+    at input resolution, component classes)) in which each instance 1..num of ``seeds`` (h, w,
+    head grid) has a seed."""
+    components, component_class = regions
     small = downsample_labels(components, seeds.shape, stride)
     inside = (seeds > 0) & (small > 0)
     incidence = torch.zeros(num + 1, component_class.numel(), dtype=torch.bool, device=seeds.device)
@@ -258,11 +263,12 @@ def seeded_components(seeds: torch.Tensor, thing_map: torch.Tensor, num: int, st
     return incidence[1:][:, components] & (components > 0)[None]
 
 
-def adopt_orphans(labels, thing_map, instance_class, objectness):
-    """Connected regions of a thing class that no instance reached (objects too small for
-    the stride-4 grid) become instances of their own, with objectness 1 like the regions of
-    the connected-components grouping: no region of the semantic mask is lost."""
-    components, component_class = semantic_components(thing_map)
+def adopt_orphans(labels, regions, instance_class, objectness):
+    """Connected regions of a thing class (``regions`` = ``semantic_components`` of the thing
+    map) that no instance reached (objects too small for the head grid) become instances of
+    their own, with objectness 1 like the regions of the connected-components grouping: no
+    region of the semantic mask is lost."""
+    components, component_class = regions
     reached = torch.zeros(component_class.numel(), dtype=torch.bool, device=labels.device)
     reached[components[labels > 0]] = True
     orphans = torch.nonzero(~reached[1:])[:, 0] + 1
