@@ -21,6 +21,10 @@ def add_sisieg_config(cfg):
     _C.FREEZE_BACKBONE = True  # paper: frozen ImageNet backbone; False to train it (no weights here)
     _C.PARTIAL_WEIGHTS = False  # evaluation: True lets MODEL.WEIGHTS miss / add keys (logged, not an error)
 
+    _C.LIGHT_BACKBONE = CN()  # MODEL.BACKBONE.NAME "build_sisieg_light_backbone" (sisieg/modeling/backbones)
+    _C.LIGHT_BACKBONE.WIDTHS = [32, 32, 64, 128, 256]  # channels of stem (stride 4), res2 (4), res3 (8), res4 (16), res5 (32)
+    _C.LIGHT_BACKBONE.BLOCKS = [1, 1, 1, 1]  # basic residual blocks in res2..res5
+
     _C.SEGMENTER = CN()
     _C.SEGMENTER.NAME = "oracle"  # "oracle" (ground truth), "files", "detectron2" or "torchvision"
     _C.SEGMENTER.FILES_DIR = ""  # "files": folder of <image stem>.png class ids (original size)

@@ -1,7 +1,7 @@
 """The PASCAL VOC colour map: the palette of VOC's label PNGs, used for every dataset's colours.
 
 Colour of id ``i``: its bits dealt round-robin to R, G, B, most significant bits first
-(the same map as ``sisieg.modeling.input_encoding.label_palette``, in numpy).
+(``sisieg.modeling.input_encoding.label_palette`` renders masks with it).
 """
 import numpy as np
 

@@ -2,6 +2,7 @@
 import json
 import logging
 import os
+from pathlib import Path
 
 import torch
 from detectron2.config import get_cfg
@@ -15,6 +16,10 @@ from .config_node import ConfigNode
 from ..data.datasets import register_coco_format_entries
 
 logger = logging.getLogger(__name__)
+
+# The checkout sisieg runs from (an editable install): configs/ and projects/ live there, so
+# library code names them from here, never from the working directory.
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def build_config(config_file: str = "", opts=()):

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.palette import voc_palette
 from ..errors import ConfigError
 
 INPUT_MODES = ("mask", "image", "image+mask")
@@ -17,13 +18,9 @@ MASK_ENCODINGS = ("color", "onehot")
 
 
 def label_palette() -> torch.Tensor:
-    """A fixed (256, 3) uint8 palette: bits of the label spread over R, G, B, high bits first."""
-    labels = torch.arange(256)
-    palette = torch.zeros(256, 3, dtype=torch.long)
-    for bit in range(8):  # 8 bit positions, not pixels
-        for channel in range(3):
-            palette[:, channel] |= ((labels >> (3 * bit + channel)) & 1) << (7 - bit)
-    return palette.to(torch.uint8)
+    """The fixed (256, 3) uint8 palette masks are drawn in: VOC's colour map
+    (``sisieg.data.palette``), so a rendered mask looks like a VOC label PNG."""
+    return torch.from_numpy(voc_palette(256))
 
 
 class InputEncoder(nn.Module):

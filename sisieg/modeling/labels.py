@@ -55,10 +55,36 @@ def relabel_contiguous(ids: torch.Tensor) -> torch.Tensor:
     return inverse + 1 if unique[0] != 0 else inverse
 
 
-def label_masks(labels: torch.Tensor, num: int) -> torch.Tensor:
-    """(H, W) ids 0..num -> (num, H, W) bool masks of ids 1..num."""
-    ids = torch.arange(1, num + 1, device=labels.device).view(-1, 1, 1)
-    return labels[None] == ids
+def label_masks(labels: torch.Tensor, ids) -> torch.Tensor:
+    """(H, W) ids -> (len(ids), H, W) bool masks of ``ids`` (an int n: ids 1..n), by one
+    scatter of the labelled pixels (not a comparison of every pixel with every id)."""
+    if isinstance(ids, int):
+        ids = torch.arange(1, ids + 1, device=labels.device)
+    slot = torch.full((int(labels.max()) + 1 if labels.numel() else 1,), -1, dtype=torch.long, device=labels.device)
+    slot[ids[ids < slot.numel()]] = torch.nonzero(ids < slot.numel())[:, 0]
+    flat = labels.flatten()
+    where = torch.nonzero(slot[flat] >= 0)[:, 0]
+    masks = torch.zeros(ids.numel(), flat.numel(), dtype=torch.bool, device=labels.device)
+    masks[slot[flat[where]], where] = True
+    return masks.view(ids.numel(), *labels.shape)
+
+
+def label_boxes(labels: torch.Tensor, num: int) -> torch.Tensor:
+    """(num, 4) boxes (x0, y0, x1, y1), as ``BitMasks.get_bounding_boxes`` gives them, of ids
+    1..num of an (H, W) label map, by scatter over the pixels; an absent id gets zeros."""
+    height, width = labels.shape
+    ys = torch.arange(height, device=labels.device).view(-1, 1).expand(height, width).flatten()
+    xs = torch.arange(width, device=labels.device).view(1, -1).expand(height, width).flatten()
+    flat = labels.flatten()
+    inside = flat > 0
+    flat, ys, xs = flat[inside], ys[inside], xs[inside]
+    low = torch.full((2, num + 1), max(height, width), device=labels.device, dtype=torch.long)
+    high = torch.full((2, num + 1), -1, device=labels.device, dtype=torch.long)
+    coords = torch.stack([xs, ys])
+    low = low.scatter_reduce(1, flat.expand(2, -1), coords, "amin")
+    high = high.scatter_reduce(1, flat.expand(2, -1), coords, "amax")
+    boxes = torch.cat([low, high + 1], dim=0).t()[1:].float()
+    return torch.where((high[:, 1:] >= 0).all(dim=0)[:, None], boxes, torch.zeros_like(boxes))
 
 
 def mean_per_label(scores: torch.Tensor, labels: torch.Tensor, num: int) -> torch.Tensor:

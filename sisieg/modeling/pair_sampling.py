@@ -104,16 +104,6 @@ class PairSampler:
         """``path_members`` on ``device`` (cached)."""
         return self._cached("members", 0, 0, device, lambda: self.path_members.to(device))
 
-    def path_index(self, height: int, width: int, device="cpu") -> torch.Tensor:
-        """(N, Lmax, P) flat indices of i + path point.
-
-        Memory: N * Lmax * P int64, about 350 MB at 128x128 with r = 10 (152 x 22 x 13090);
-        :func:`pair_affinity` uses the compact ``point_index`` (U x P, 17 MB there) instead.
-        """
-        def build():
-            return self.point_index(height, width, device)[self.members(device)]
-        return self._cached("paths", height, width, device, build)
-
 
 def pair_labels(labels: torch.Tensor, sampler: PairSampler, ignore_value: int = 255):
     """(pos_fg, pos_bg, neg), each bool (B, N, P), from labels (B, h, w) long.

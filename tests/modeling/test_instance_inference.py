@@ -167,3 +167,21 @@ def test_an_image_with_only_objects_too_small_for_the_grid_still_gets_them():
     result = InstanceInference().displacement(torch.zeros(2, 16, 16), torch.zeros(16, 16), things, (64, 64), 4)
     assert len(result) == 1 and result.pred_classes.tolist() == [1]
     assert torch.equal(result.pred_masks[0], things > 0)
+
+
+def test_boxes_areas_and_class_scores_from_the_label_map_match_dense_masks():
+    from detectron2.structures import BitMasks
+    from sisieg.modeling.labels import label_boxes, label_masks
+
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 6, (23, 31), generator=generator)
+    labels[labels == 4] = 0  # an id that never occurs: zero box, as BitMasks gives
+    dense = label_masks(labels, 5)
+    assert torch.equal(label_boxes(labels, 5), BitMasks(dense).get_bounding_boxes().tensor)
+    probs = torch.rand(3, 23, 31, generator=generator)  # (K + 1, H, W), channel 0 background
+    instance_class = torch.tensor([0, 1, 2, 2, 1, 1])
+    expected = torch.stack([
+        (probs[instance_class[k]] * dense[k - 1]).sum() / dense[k - 1].sum().clamp(min=1) for k in range(1, 6)
+    ])
+    got = InstanceInference.class_scores(labels, instance_class, probs, (23, 31))
+    assert torch.allclose(got, expected)

@@ -79,11 +79,11 @@ def test_index_on_too_small_grid_is_empty():
     assert src.numel() == 0 and dst.shape == (34, 0)
 
 
-def test_path_index_naive():
+def test_compact_path_points_give_every_path_point_naive():
     height, width = 8, 11
     sampler = PairSampler(4)
     src, _ = sampler.index(height, width, "cpu")
-    index = sampler.path_index(height, width, "cpu")
+    index = sampler.point_index(height, width, "cpu")[sampler.members("cpu")]  # (N, Lmax, P)
     assert index.shape == (len(sampler), sampler.paths.shape[1], len(src))
     for n, path in enumerate(sampler.paths.tolist()):
         for l, (py, px) in enumerate(path):
@@ -129,9 +129,6 @@ def test_pair_affinity_is_one_minus_path_max():
             for b in range(2):
                 expected[b, n, p] = 1 - max(values[b][(y + py) * width + x + px] for py, px in path)
     assert torch.allclose(affinity, expected)
-    flat = boundary.reshape(2, -1)
-    via_path_index = 1 - flat[:, sampler.path_index(9, 12, "cpu")].max(2).values
-    assert torch.equal(affinity, via_path_index)
 
 
 def test_pair_affinity_chunked_equals_unchunked(monkeypatch):

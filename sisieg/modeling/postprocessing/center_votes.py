@@ -284,15 +284,18 @@ def assign_to_modes(ends, component, modes: Modes, component_class, pixels):
     mode_id = torch.full((num_components + 1, max(kmax, 1)), -1, dtype=torch.long, device=device)
     table[comp_sorted, slot] = modes.position[order]
     mode_id[comp_sorted, slot] = order
-    nearest = torch.empty(component.numel(), dtype=torch.long, device=device)
-    distance = torch.empty(component.numel(), device=device)
+    # Pixels of components with at most one mode need no search: slot 0 (inf if no mode).
+    distance = ((table[component, 0] - ends.T) ** 2).sum(-1)
+    nearest = mode_id[component, 0]
+    several = torch.nonzero(per_component[component] > 1)[:, 0]
     chunk = max(1, _CHUNK // max(kmax, 1))
-    for start in range(0, component.numel(), chunk):  # bounded memory, not a loop over objects
-        c = component[start:start + chunk]
-        d2 = ((table[c] - ends[:, start:start + chunk].T[:, None]) ** 2).sum(-1)  # (p, kmax)
+    for start in range(0, several.numel(), chunk):  # bounded memory, not a loop over objects
+        index = several[start:start + chunk]
+        c = component[index]
+        d2 = ((table[c] - ends[:, index].T[:, None]) ** 2).sum(-1)  # (p, kmax)
         best, k = d2.min(dim=1)
-        nearest[start:start + chunk] = mode_id[c, k]
-        distance[start:start + chunk] = best
+        nearest[index] = mode_id[c, k]
+        distance[index] = best
     # Ids: one per instance of modes, then one per component that has none.
     num_instances = int(modes.instance.max()) + 1 if modes.instance.numel() else 0
     orphan = per_component == 0
@@ -301,9 +304,9 @@ def assign_to_modes(ends, component, modes: Modes, component_class, pixels):
     instance_of = torch.cat([modes.instance, modes.instance.new_zeros(1)])  # [-1]: no mode
     pixel_id = torch.where(nearest >= 0, instance_of[nearest] + 1, orphan_id[component])
     closeness = torch.where(nearest >= 0, torch.exp(-0.5 * distance.clamp(max=50.0)), 1.0)
-    used, pixel_id = torch.unique(pixel_id, return_inverse=True)  # modes no pixel chose go
-    pixel_id = pixel_id + 1
-    num = used.numel()
+    used = torch.bincount(pixel_id) > 0  # modes no pixel chose go: ids renumbered 1..num
+    pixel_id = torch.cumsum(used.long(), 0)[pixel_id]
+    num = int(used.sum())
     labels = torch.zeros(pixels.shape, dtype=torch.long, device=device)
     labels[pixels] = pixel_id
     instance_class = torch.zeros(num + 1, dtype=torch.long, device=device)

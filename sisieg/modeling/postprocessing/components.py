@@ -13,14 +13,11 @@ from scipy import ndimage
 
 
 def _scipy_components(mask: torch.Tensor, connectivity: int = 4):
+    """scipy's labelling scans in raster order and keeps a merged component's earliest label,
+    so its ids already follow the first pixels (test_connected_components_backends_agree)."""
     structure = np.ones((3, 3)) if connectivity == 8 else None  # None: scipy's 4-connectivity
     labels, n = ndimage.label(mask.cpu().numpy(), structure=structure)
-    flat = labels.reshape(-1)
-    ids, first = np.unique(flat, return_index=True)
-    ids, first = ids[ids > 0], first[ids > 0]
-    lookup = np.zeros(n + 1, dtype=np.int64)
-    lookup[ids[np.argsort(first)]] = np.arange(1, len(ids) + 1)
-    return torch.from_numpy(lookup[labels]).to(mask.device), int(len(ids))
+    return torch.from_numpy(labels.astype(np.int64, copy=False)).to(mask.device), int(n)
 
 
 def _torch_components(mask: torch.Tensor, connectivity: int = 4):
@@ -72,7 +69,8 @@ def semantic_components(thing_map: torch.Tensor, grow: int = 0) -> Tuple[torch.T
     components = torch.zeros_like(thing_map)
     classes = [torch.zeros(1, dtype=torch.long, device=thing_map.device)]
     count = 0
-    for cls in torch.unique(thing_map[thing_map > 0]).tolist():  # a loop over classes
+    present = torch.nonzero(torch.bincount(thing_map.flatten()))[:, 0]
+    for cls in present[present > 0].tolist():  # a loop over classes
         mask = thing_map == cls
         reach = mask
         if grow > 0:

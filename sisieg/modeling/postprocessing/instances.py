@@ -18,11 +18,11 @@ from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from detectron2.structures import BitMasks, Instances
+from detectron2.structures import Boxes, Instances
 
 from ...errors import check_choice
 from ...utils import StageTimer
-from ..labels import downsample_labels, label_masks, mean_per_label, relabel_contiguous
+from ..labels import downsample_labels, label_boxes, label_masks, mean_per_label, relabel_contiguous
 from ..labels import resize_labels, upsample_scores
 from .center_votes import VoteSettings, group_by_votes
 from .components import semantic_components
@@ -223,32 +223,36 @@ class InstanceInference:
         return instances, majority_class(instances, small_things, int(instances.max()))
 
     def to_instances(self, labels, instance_class, objectness, output_size, class_probs):
-        """Instance id map (H, W) at input resolution -> Instances at ``output_size``."""
+        """Instance id map (H, W) at input resolution -> Instances at ``output_size``. Areas,
+        class scores and boxes come from the label map (no (instances, H, W) tensor); masks are
+        built for the kept detections only, as Detectron2's ``pred_masks`` wants them."""
         labels = resize_labels(labels, output_size)
         num = int(instance_class.numel()) - 1
-        masks = label_masks(labels, num)
-        class_score = self.class_scores(masks, instance_class[1:], class_probs, output_size)
-        scores = objectness[1:] * class_score
-        keep = masks.flatten(1).sum(dim=1) >= self.min_area
-        keep &= torch.isfinite(scores)
-        masks, scores, classes = masks[keep], scores[keep], instance_class[1:][keep]
-        order = scores.argsort(descending=True)[: self.max_detections]
+        area = torch.bincount(labels.flatten(), minlength=num + 1)[1:]
+        scores = objectness[1:] * self.class_scores(labels, instance_class, class_probs, output_size)
+        keep = torch.nonzero((area >= self.min_area) & torch.isfinite(scores))[:, 0]
+        order = keep[scores[keep].argsort(descending=True)][: self.max_detections]
+        ids = order + 1
         result = Instances(tuple(output_size))
-        result.pred_masks = masks[order]
-        result.pred_boxes = BitMasks(result.pred_masks).get_bounding_boxes()
+        result.pred_masks = label_masks(labels, ids)
+        result.pred_boxes = Boxes(label_boxes(labels, num)[order])
         result.scores = scores[order]
-        result.pred_classes = classes[order] - 1
+        result.pred_classes = instance_class[ids] - 1
         return result
 
     @staticmethod
-    def class_scores(masks, classes, class_probs, output_size):
-        """Mean probability of each instance's class over its mask; 1 for a hard mask."""
-        if class_probs is None or masks.shape[0] == 0:
-            return torch.ones(masks.shape[0], device=masks.device)
+    def class_scores(labels, instance_class, class_probs, output_size):
+        """Mean probability of each instance's class over its pixels; 1 for a hard mask.
+        ``labels`` (H, W) at ``output_size``; ``instance_class`` (K+1,), entry 0 unused."""
+        num = int(instance_class.numel()) - 1
+        if class_probs is None or num == 0:
+            return torch.ones(num, device=labels.device)
         probs = F.interpolate(class_probs[None], size=output_size, mode="bilinear")[0]
-        probs = probs[classes]  # (N, H, W)
-        area = masks.flatten(1).sum(dim=1).clamp(min=1)
-        return (probs * masks).flatten(1).sum(dim=1) / area
+        flat = labels.flatten()
+        picked = probs.flatten(1).gather(0, instance_class[flat][None])[0]  # own class's prob
+        sums = torch.zeros(num + 1, device=labels.device).index_add_(0, flat, picked)
+        area = torch.bincount(flat, minlength=num + 1).clamp(min=1)
+        return (sums / area)[1:]
 
 
 def seeded_components(seeds: torch.Tensor, regions, num: int, stride: int) -> torch.Tensor:

@@ -12,10 +12,8 @@ from typing import List
 
 import torch
 from detectron2.checkpoint import DetectionCheckpointer
-from detectron2.config import get_cfg
 from detectron2.modeling import build_model
 
-from ...config import add_sisieg_config
 from .base import SEGMENTER_REGISTRY, FrozenSegmenter, SemanticPrediction
 from .image_format import convert_format
 from .weights import check_incompatible_keys, require_file
@@ -65,15 +63,13 @@ class Detectron2Segmenter(FrozenSegmenter):
 
 
 def load_model_config(config_file: str, device: str):
-    """The semantic model's frozen config: Detectron2 defaults, sisieg's keys (which
-    sisieg's own semantic configs set for the data mapper), the file, our device."""
+    """The semantic model's frozen config, through the project's one entry point
+    (``sisieg.engine.setup.build_config``: Detectron2 defaults, sisieg's keys, model-zoo
+    ``_BASE_`` files, the CPU fallback), on our device."""
+    from ...engine.setup import build_config  # here, not at the top: the engine imports the model
+
     require_file(config_file, "MODEL.SISEG.SEGMENTER.D2_CONFIG", "Detectron2 config file")
-    model_cfg = get_cfg()
-    add_sisieg_config(model_cfg)
-    model_cfg.merge_from_file(config_file)
-    model_cfg.MODEL.DEVICE = device
-    model_cfg.freeze()
-    return model_cfg
+    return build_config(config_file, ["MODEL.DEVICE", device])
 
 
 def load_weights(model: torch.nn.Module, path: str):
