@@ -183,26 +183,30 @@ def _neighbours(radius: int, device) -> torch.Tensor:
     return torch.cartesian_prod(steps, steps)  # (Q, 2) (dy, dx)
 
 
-def _lookup(keys, key_y, key_x, offset, size, table=None):
-    """Index into the sorted ``table`` (default ``keys``) of the bin at ``offset`` from each bin
-    of ``keys`` (same component), -1 where that bin is empty or off the grid."""
+def _lookup(keys, key_y, key_x, offsets, size, table=None):
+    """(Q, U) index into the sorted ``table`` (default ``keys``) of the bin at each of the
+    ``offsets`` (Q, 2) from each bin of ``keys`` (U,) (same component), -1 where that bin is
+    empty or off the grid: one vector search for all offsets (chunks of bins bound memory)."""
     table = keys if table is None else table
+    if keys.numel() > _CHUNK // max(offsets.shape[0], 1):
+        step = max(1, _CHUNK // max(offsets.shape[0], 1))
+        parts = [_lookup(keys[i:i + step], key_y[i:i + step], key_x[i:i + step], offsets, size, table)
+                 for i in range(0, keys.numel(), step)]  # chunks of bins, not a loop over pixels
+        return torch.cat(parts, dim=1)
     height, width = size
-    y, x = key_y + offset[0], key_x + offset[1]
+    dy, dx = offsets[:, :1], offsets[:, 1:]
+    y, x = key_y[None] + dy, key_x[None] + dx
     inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
-    wanted = keys + offset[0] * width + offset[1]
-    position = torch.searchsorted(table, wanted).clamp(max=table.numel() - 1)
+    wanted = keys[None] + dy * width + dx
+    position = torch.searchsorted(table, wanted.reshape(-1)).clamp(max=table.numel() - 1).view_as(wanted)
     return torch.where(inside & (table[position] == wanted), position, -1)
 
 
 def window_sum(keys, counts, key_y, key_x, size, radius, table=None) -> torch.Tensor:
     """Votes in the (2r+1)² bins around each bin ``keys`` (occupied or not); ``counts`` are
     the votes of the occupied bins ``table`` (default: ``keys`` themselves)."""
-    total = torch.zeros(keys.shape, dtype=counts.dtype, device=keys.device)
-    for offset in _neighbours(radius, keys.device):  # a loop over window offsets, not pixels
-        found = _lookup(keys, key_y, key_x, offset, size, table)
-        total += torch.where(found >= 0, counts[found.clamp(min=0)], 0)
-    return total
+    found = _lookup(keys, key_y, key_x, _neighbours(radius, keys.device), size, table)  # (Q, U)
+    return torch.where(found >= 0, counts[found.clamp(min=0)], 0).sum(dim=0)
 
 
 def climb(keys, density, key_y, key_x, size, radius) -> torch.Tensor:
@@ -210,13 +214,10 @@ def climb(keys, density, key_y, key_x, size, radius) -> torch.Tensor:
     ``radius`` (ties: the later key) until none is denser: strictly uphill, so no cycle."""
     index = torch.arange(keys.numel(), device=keys.device)
     rank = density * (keys.numel() + 1) + index  # a strict total order, density first
-    best, parent = rank.clone(), index.clone()
-    for offset in _neighbours(radius, keys.device):
-        found = _lookup(keys, key_y, key_x, offset, size)
-        candidate = torch.where(found >= 0, rank[found.clamp(min=0)], -1)
-        better = candidate > best
-        best = torch.where(better, candidate, best)
-        parent = torch.where(better, found, parent)
+    found = _lookup(keys, key_y, key_x, _neighbours(radius, keys.device), size)  # (Q, U)
+    candidate = torch.where(found >= 0, rank[found.clamp(min=0)], -1)
+    best, which = candidate.max(dim=0)  # ranks are distinct: one best neighbour (or itself)
+    parent = torch.where(best > rank, found.gather(0, which[None])[0], index)
     while True:  # pointer jumping: O(log(path length)) vector steps
         jumped = parent[parent]
         if torch.equal(jumped, parent):
@@ -234,8 +235,7 @@ def merge_over_saddles(keys, counts, density, key_y, key_x, size, root, settings
         return root
     offsets = _neighbours(settings.saddle_radius, keys.device)
     offsets = offsets[(offsets[:, 0] > 0) | ((offsets[:, 0] == 0) & (offsets[:, 1] > 0))]  # each pair once
-    sub = (keys[modes], key_y[modes], key_x[modes])
-    found = torch.stack([_lookup(*sub, offset, size, keys) for offset in offsets])  # (Q, M) bin index
+    found = _lookup(keys[modes], key_y[modes], key_x[modes], offsets, size, keys)  # (Q, M) bin index
     is_mode = torch.zeros_like(root, dtype=torch.bool)
     is_mode[modes] = True
     pair = (found >= 0) & is_mode[found.clamp(min=0)]
@@ -245,14 +245,14 @@ def merge_over_saddles(keys, counts, density, key_y, key_x, size, root, settings
     a, b = modes[m], found[q, m]
     steps = int(settings.saddle_radius) * 2
     t = torch.linspace(0, 1, steps + 1, device=keys.device)[1:-1]
-    along = torch.full((a.numel(),), float("inf"), device=keys.device)
-    for fraction in t.tolist():  # samples along each segment, vectorised over the pairs
-        offset = (offsets[q].float() * fraction).round().long().T
-        width = size[1]
-        point = keys[a] + offset[0] * width + offset[1]  # same component: the pair is inside it
-        value = window_sum(point, counts, key_y[a] + offset[0], key_x[a] + offset[1], size,
-                           settings.density_radius, keys)
-        along = torch.minimum(along, value.float())
+    # Samples along every segment at once: (T, pairs) points, same component as the pair.
+    offset = (offsets[q].float()[None] * t[:, None, None]).round().long()  # (T, pairs, 2)
+    width = size[1]
+    point = keys[a][None] + offset[..., 0] * width + offset[..., 1]
+    value = window_sum(point.reshape(-1), counts, (key_y[a][None] + offset[..., 0]).reshape(-1),
+                       (key_x[a][None] + offset[..., 1]).reshape(-1), size, settings.density_radius, keys)
+    along = value.view(t.numel(), -1).float().min(dim=0).values if t.numel() else torch.full(
+        (a.numel(),), float("inf"), device=keys.device)
     low = torch.minimum(density[a], density[b]).float()
     join = along >= settings.saddle_ratio * low
     a, b = a[join], b[join]
