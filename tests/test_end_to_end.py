@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free_R18.yaml")
+CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml")
 TINY = ["DATASETS.TRAIN", '("sisieg_shapes_tiny_train",)', "DATASETS.TEST", '("sisieg_shapes_tiny_val",)']
 
 

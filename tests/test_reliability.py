@@ -20,7 +20,7 @@ from sisieg.errors import ConfigError
 from sisieg.engine.runs import load_model
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free_R18.yaml")
+CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml")
 
 
 @pytest.fixture

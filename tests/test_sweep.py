@@ -3,7 +3,7 @@ from sisieg.engine import build_config
 from sisieg.engine.sweep import PLANS, Variant, run_plan, slug
 from sisieg.evaluation import results_table
 
-CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
+CONFIG = "configs/shapes/siseg_label_free.yaml"
 
 
 def test_plans_name_known_config_keys():

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Draw SISeg's instances on images (CPU or GPU), Detectron2-demo style.
 
-    python tools/demo.py --config-file configs/shapes/siseg_label_free_R18.yaml \
+    python tools/demo.py --config-file configs/shapes/siseg_label_free.yaml \
         --input datasets/sisieg_shapes/val/images --semantic-dir datasets/sisieg_shapes/val/semantic \
-        --output output/demo MODEL.WEIGHTS output/shapes/siseg_label_free_R18/model_final.pth
+        --output output/demo MODEL.WEIGHTS output/shapes/siseg_label_free/model_final.pth
 
 ``--input`` takes image files and/or folders. The "oracle" segmenter needs each image's
 semantic mask: ``--semantic-dir`` holds ``<image stem>.png`` files of class ids.

@@ -33,7 +33,7 @@ from sisieg.visualization.composite_panels import TITLES as COMPOSITE_TITLES
 from sisieg.visualization.composite_panels import composite_rows
 from sisieg.visualization.prediction_panels import TITLES, prediction_rows
 
-DEFAULT_CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
+DEFAULT_CONFIG = "configs/shapes/siseg_label_free.yaml"
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "projects", "SISeg", "results")
 # Rows that do not fit the main job's budget: their last measured figures and the command.
 REFERENCE_NOTE = """
@@ -45,7 +45,7 @@ Not rerun by the main job (CPU budget); measured with the commands shown, same v
 """
 REFERENCES = (
     ("SISeg, the paper's loss and post-processing (previous version)", "siseg_paper_R18.yaml"),
-    ("SISeg, instance labels (recommended recipe)", "siseg_instance_R18.yaml"),
+    ("SISeg, instance labels (recommended recipe)", "siseg_instance.yaml"),
 )
 
 

@@ -22,7 +22,7 @@ from sisieg.evaluation import results_table
 from sisieg.visualization import save_line_chart
 from sisieg.utils.cli import run
 
-DEFAULT_CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
+DEFAULT_CONFIG = "configs/shapes/siseg_label_free.yaml"
 
 
 def main():

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train or evaluate SISeg (or the connected-components baseline) with Detectron2.
 
-    python tools/train_net.py --config-file configs/shapes/siseg_label_free_R18.yaml
+    python tools/train_net.py --config-file configs/shapes/siseg_label_free.yaml
     python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS output/model_final.pth
     python tools/train_net.py --config-file ... --num-gpus 8   # through detectron2's launch()
 

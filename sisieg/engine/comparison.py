@@ -47,7 +47,7 @@ class Row:
 
 
 SHAPES = "configs/shapes/"
-SISEG_GT = SHAPES + "siseg_label_free_R18.yaml"
+SISEG_GT = SHAPES + "siseg_label_free.yaml"
 SEMSEG = SHAPES + "semseg_fpn_R18_bs8_1000it.yaml"
 FLOOR_ROW = "connected components + ground-truth masks"
 CEILING_ROW = "perfect heads + ground-truth masks (ceiling)"

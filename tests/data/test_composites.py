@@ -13,7 +13,7 @@ from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.data.datasets.shapes import register_shapes_split
 from sisieg.engine import build_config
 
-CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
+CONFIG = "configs/shapes/siseg_label_free.yaml"
 SETTINGS = CompositeSettings(share=1.0, pastes=6)
 
 

@@ -14,7 +14,7 @@ from sisieg.modeling.losses import offset_loss
 from sisieg.modeling.targets import head_targets
 from sisieg.modeling.meta_arch import PAIR_IGNORE
 
-CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
+CONFIG = "configs/shapes/siseg_label_free.yaml"
 
 
 def test_offset_loss_is_zero_exactly_at_the_targets():

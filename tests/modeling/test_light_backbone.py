@@ -7,7 +7,7 @@ from detectron2.modeling import build_backbone, build_model
 from sisieg.engine import build_config
 from sisieg.errors import ConfigError
 
-CONFIG = "configs/shapes/siseg_label_free_light.yaml"
+CONFIG = "configs/shapes/siseg_label_free.yaml"
 
 
 def test_levels_have_the_configured_widths_and_resnet_strides():

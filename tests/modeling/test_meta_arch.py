@@ -9,7 +9,7 @@ from sisieg.engine import Trainer, build_config
 from sisieg.modeling.input_encoding import InputEncoder, label_palette
 from sisieg.modeling.segmenters import SemanticPrediction
 
-CONFIG = "configs/shapes/siseg_label_free_R18.yaml"
+CONFIG = "configs/shapes/siseg_label_free.yaml"
 
 
 def small_config(*opts):

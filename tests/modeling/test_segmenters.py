@@ -21,7 +21,7 @@ from sisieg.engine import Trainer, build_config
 from sisieg.modeling.segmenters import build_segmenter
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SISEG_CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free_R18.yaml")
+SISEG_CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml")
 SEMSEG_CONFIG = os.path.join(REPO, "configs", "shapes", "semseg_fpn_R18_bs8_1000it.yaml")
 VOC_TO_SHAPES = [0, 1, 2, 3, 4] + [-1] * 16  # 5 dataset classes from the first 5 VOC outputs
 
