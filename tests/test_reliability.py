@@ -101,7 +101,7 @@ def test_a_nan_loss_stops_training_naming_the_iteration_and_the_last_checkpoint(
     def poisoned(batched_inputs):
         out = losses(batched_inputs)
         if trainer.iter == 3:
-            out["loss_cbr"] = out["loss_cbr"] * float("nan")
+            out["loss_dfm_offset"] = out["loss_dfm_offset"] * float("nan")
         return out
 
     trainer.model.losses = poisoned

@@ -2,7 +2,7 @@
 """The main job on the embedded synthetic data (``make demo``).
 
 Generates the data if needed, trains SISeg with the config's recipe (ground-truth semantic masks
-in, ResNet-18 from scratch, CPU), and evaluates on the same val split with COCOEvaluator three
+in, the light backbone from scratch, CPU), and evaluates on the same val split with COCOEvaluator three
 rows: connected components of the mask (the floor), the trained SISeg, and the perfect heads
 (the ceiling of the post-processing). It writes into the output folder:
     results.md       the table (AP, AP50, AP75 overall and on touching instances, and the share
@@ -24,6 +24,7 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.engine import build_config, log_to
+from sisieg.engine.setup import REPOSITORY
 from sisieg.engine.runs import load_model, with_options
 from sisieg.engine.sweep import CC, CEILING, FLOOR, Variant, run_plan
 from sisieg.evaluation import results_table
@@ -34,7 +35,7 @@ from sisieg.visualization.composite_panels import composite_rows
 from sisieg.visualization.prediction_panels import TITLES, prediction_rows
 
 DEFAULT_CONFIG = "configs/shapes/siseg_label_free.yaml"
-RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "projects", "SISeg", "results")
+RESULTS_DIR = str(REPOSITORY / "projects" / "SISeg" / "results")
 # Rows that do not fit the main job's budget: their last measured figures and the command.
 REFERENCE_NOTE = """
 Not rerun by the main job (CPU budget); measured with the commands shown, same val split:
@@ -46,6 +47,7 @@ Not rerun by the main job (CPU budget); measured with the commands shown, same v
 REFERENCES = (
     ("SISeg, the paper's loss and post-processing (previous version)", "siseg_paper_R18.yaml"),
     ("SISeg, instance labels (recommended recipe)", "siseg_instance.yaml"),
+    ("Mask R-CNN R18-FPN (Detectron2), instance labels", "mask_rcnn_R18_FPN_bs8_300it.yaml"),
 )
 
 

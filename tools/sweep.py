@@ -3,7 +3,7 @@
 
     python tools/sweep.py --plan supervision   # semantic / mixed 10% / mixed 50% / instance
     python tools/sweep.py --plan inference     # inference-side ablations, no retraining
-    python tools/sweep.py --plan training      # training-side ablations
+    python tools/sweep.py --plan recipe        # the learning recipe's ablations
     python tools/sweep.py --plan robustness    # the perfect heads under noise, old vs new grouping
 
 Trainings are reused when their model_final.pth exists (``--retrain`` to redo them). The

@@ -30,6 +30,13 @@ CEILING = Variant("perfect heads (ceiling)", evaluate=ORACLE, learned=False)
 # The paper's post-processing: IRNet's centroid regions on a stride-4 field and the random walk.
 IRNET = ("MODEL.SISEG.GROUPING", "irnet", "MODEL.SISEG.DFM.NAME", "irnet", "MODEL.SISEG.INFERENCE.RANDOM_WALK", "True")
 NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0)  # input pixels
+# The paper's pair losses (Eq. 9-10) and boundary loss (Eq. 16), off in the recipe.
+PAIR_LOSSES = ("MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG_WEIGHT", "1.0",
+               "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0")
+# The previous recipe's network: Detectron2's ResNet-18 and IRNet-width heads, with the pair losses.
+RESNET18 = ("MODEL.BACKBONE.NAME", "build_resnet_backbone", "MODEL.SISEG.DFM.LEVEL_CHANNELS", "[64, 128, 256, 256, 256]",
+            "MODEL.SISEG.DFM.FUSE_CHANNELS", "256", "MODEL.SISEG.DFM.FINE_CHANNELS", "32", "MODEL.SISEG.CBR.CHANNELS", "32",
+            *PAIR_LOSSES, "SOLVER.MAX_ITER", "240", "SOLVER.CHECKPOINT_PERIOD", "60")
 
 
 def robustness_plan() -> List[Variant]:
@@ -57,7 +64,8 @@ PLANS: Dict[str, List[Variant]] = {
     "supervision": [
         FLOOR,
         CEILING,
-        Variant("SISeg semantic (paper)"),
+        Variant("SISeg label-free (the main job)"),
+        Variant("SISeg semantic (paper loss)", train=("MODEL.SISEG.SUPERVISION", "semantic", *PAIR_LOSSES)),
         Variant("SISeg mixed, 10% instance labels",
                 train=("MODEL.SISEG.SUPERVISION", "mixed", "INPUT.SISEG.INSTANCE_LABEL_FRACTION", "0.1")),
         Variant("SISeg mixed, 50% instance labels",
@@ -76,14 +84,17 @@ PLANS: Dict[str, List[Variant]] = {
         Variant("no saddle merging", evaluate=("MODEL.SISEG.VOTES.SADDLE_RATIO", "0.0")),
         Variant("pieces never join (strict connectivity)", evaluate=("MODEL.SISEG.VOTES.MERGE_RADIUS", "0.0")),
     ],
-    # training-side ablations of the paper's (semantic) model
-    "training": [
+    # the learning recipe's ablations at about equal CPU time (label-free, the main job's config)
+    "recipe": [
         FLOOR,
         CEILING,
-        Variant("SISeg defaults (radius 10)"),
-        Variant("pair radius 5", train=("MODEL.SISEG.PAIRS.TRAIN_RADIUS", "5")),
-        Variant("image + mask input", train=("MODEL.SISEG.INPUT_MODE", "image+mask")),
-        Variant("2x iterations", train=("SOLVER.MAX_ITER", "600")),
+        Variant("the recipe (light backbone, offset loss, 900 it)"),
+        Variant("ResNet-18 + pair losses, 240 it (previous recipe)", train=RESNET18),
+        Variant("light backbone + pair losses, 500 it",
+                train=(*PAIR_LOSSES, "SOLVER.MAX_ITER", "500", "SOLVER.CHECKPOINT_PERIOD", "100")),
+        Variant("every training image a composite", train=("INPUT.SISEG.COMPOSITES.SHARE", "1.0")),
+        Variant("3 of 4 training images composites", train=("INPUT.SISEG.COMPOSITES.SHARE", "0.75")),
+        Variant("instance labels instead", train=("MODEL.SISEG.SUPERVISION", "instance")),
     ],
     "robustness": robustness_plan(),
 }

@@ -114,6 +114,7 @@ class SISeg(nn.Module):
         self.supervision = supervision
         self.pair_sampler = PairSampler(train_pair_radius)
         self.loss_weights = dict(loss_weights or {})
+        self._check_something_trains()
         self.bias_momentum = bias_momentum
         self.network_only = network_only
         self.max_input_pixels = max_input_pixels
@@ -251,6 +252,20 @@ class SISeg(nn.Module):
             losses["loss_dfm_offset"] = offset_loss(displacement, targets)
         self._update_bias(displacement.detach(), downsample_batch(labels, displacement.shape[-2:], self.head_stride))
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
+
+    def _check_something_trains(self):
+        """A supervision whose every loss is weighted 0 would train nothing: say so up front."""
+        names = ["loss_dfm_fg", "loss_dfm_bg", "loss_cbr"]
+        if self.supervision != "semantic":
+            names.append("loss_dfm_offset")
+        if not self._weighted(*names):
+            keys = "MODEL.SISEG.DFM.LOSS_FG_WEIGHT / LOSS_BG_WEIGHT, MODEL.SISEG.CBR.LOSS_WEIGHT"
+            if self.supervision != "semantic":
+                keys += ", MODEL.SISEG.DFM.LOSS_OFFSET_WEIGHT"
+            raise ConfigError(
+                f"MODEL.SISEG.SUPERVISION {self.supervision!r} trains by {keys}, all 0: nothing would "
+                f"learn (the semantic supervision has no offset loss: set the pair-loss weights)"
+            )
 
     def _weighted(self, *names: str) -> bool:
         """Whether any of these losses has a non-zero weight."""

@@ -8,13 +8,15 @@ from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.data.datasets.shapes import register_shapes_split
 from sisieg.data.instance_ids import has_instance_labels
 from sisieg.engine import build_config
-from sisieg.errors import InputError
+from sisieg.errors import ConfigError, InputError
 from sisieg.modeling.postprocessing import InstanceInference
 from sisieg.modeling.losses import offset_loss
 from sisieg.modeling.targets import head_targets
 from sisieg.modeling.meta_arch import PAIR_IGNORE
 
 CONFIG = "configs/shapes/siseg_label_free.yaml"
+PAIR_LOSSES_ON = ["MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG_WEIGHT", "1.0",
+                  "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0"]  # the recipe trains by the offset loss alone
 
 
 def test_offset_loss_is_zero_exactly_at_the_targets():
@@ -43,7 +45,7 @@ def two_touching(instance_ids: bool):
 
 @pytest.mark.parametrize("supervision", ["mixed", "instance"])
 def test_each_image_gets_its_own_kind_of_pair_labels(supervision):
-    cfg = build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", supervision])
+    cfg = build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", supervision, *PAIR_LOSSES_ON])
     model = build_model(cfg)
     batch = [two_touching(True), two_touching(supervision == "instance")]
     things = torch.zeros(2, 128, 128, dtype=torch.long)
@@ -66,7 +68,7 @@ def test_instance_supervision_needs_instances_on_every_image():
 
 
 def test_semantic_supervision_ignores_instance_ids():
-    model = build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "semantic"])).train()
+    model = build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "semantic", *PAIR_LOSSES_ON])).train()
     things = torch.zeros(1, 128, 128, dtype=torch.long)
     things[:, 32:96, 16:112] = 1
     batch = [two_touching(True)]
@@ -119,3 +121,10 @@ def test_connectivity_safeguard_stops_a_field_that_merges_separate_objects():
     assert len(off.displacement(field, torch.zeros(24, 24), things, (96, 96), 4)) == 1
     assert len(on.displacement(field, torch.zeros(24, 24), things, (96, 96), 4)) == 3
     assert len(votes.displacement(field, torch.zeros(24, 24), things, (96, 96), 4)) == 3
+
+
+def test_a_supervision_with_every_loss_weighted_zero_is_a_config_error():
+    with pytest.raises(ConfigError, match="nothing would learn"):
+        build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "semantic"]))
+    with pytest.raises(ConfigError, match="LOSS_OFFSET_WEIGHT"):
+        build_model(build_config(CONFIG, ["MODEL.SISEG.DFM.LOSS_OFFSET_WEIGHT", "0.0"]))

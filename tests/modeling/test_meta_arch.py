@@ -10,6 +10,8 @@ from sisieg.modeling.input_encoding import InputEncoder, label_palette
 from sisieg.modeling.segmenters import SemanticPrediction
 
 CONFIG = "configs/shapes/siseg_label_free.yaml"
+PAIR_LOSSES = ("MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG_WEIGHT", "1.0",
+               "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0")  # the paper's losses: off in the recipe
 
 
 def small_config(*opts):
@@ -69,7 +71,7 @@ def test_connected_components_grouping_merges_the_touching_pair():
 
 def test_training_lowers_the_loss_and_leaves_frozen_weights_alone():
     torch.manual_seed(0)
-    model = build_model(small_config("MODEL.SISEG.FREEZE_BACKBONE", "True", "MODEL.SISEG.SUPERVISION", "semantic")).train()
+    model = build_model(small_config("MODEL.SISEG.FREEZE_BACKBONE", "True", "MODEL.SISEG.SUPERVISION", "semantic", *PAIR_LOSSES)).train()
     frozen = copy.deepcopy(model.backbone.state_dict())
     head = copy.deepcopy(model.displacement_head.state_dict())
     params = [p for p in model.parameters() if p.requires_grad]

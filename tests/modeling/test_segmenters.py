@@ -255,7 +255,8 @@ def segmenter_options(request, semseg_weights, lraspp):
 
 def test_segmenters_stay_frozen_through_siseg_training(segmenter_options):
     torch.manual_seed(0)
-    cfg = siseg_config("MODEL.SISEG.TRAIN_MASK_SOURCE", "segmenter", "MODEL.SISEG.SUPERVISION", "semantic", *segmenter_options)
+    cfg = siseg_config("MODEL.SISEG.TRAIN_MASK_SOURCE", "segmenter", "MODEL.SISEG.SUPERVISION", "semantic",
+                         "MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0", *segmenter_options)
     model = build_model(cfg).train()
     segmenter = model.segmenter
     assert all(not p.requires_grad for p in segmenter.parameters())

@@ -44,6 +44,18 @@ class BasicBlock(nn.Module):
         return F.relu_(y + (x if self.shortcut is None else self.shortcut(x)))
 
 
+class Stem(nn.Module):
+    """Two strided 3x3 convolutions (stride 4 in all), named like Detectron2's stem's conv1."""
+
+    def __init__(self, in_channels: int, out_channels: int, norm: str):
+        super().__init__()
+        self.conv1 = conv_norm(in_channels, out_channels, norm, stride=2)
+        self.conv2 = conv_norm(out_channels, out_channels, norm, stride=2)
+
+    def forward(self, x):
+        return F.relu_(self.conv2(F.relu_(self.conv1(x))))
+
+
 class LightResNet(Backbone):
     """``stem`` (two strided 3x3 convolutions, stride 4) then one stage per entry of
     ``widths[1:]``: ``res2`` at stride 4, each later stage halving the resolution."""
@@ -60,10 +72,7 @@ class LightResNet(Backbone):
         unknown = [f for f in out_features if f not in names]
         if unknown:
             raise ConfigError(f"MODEL.RESNETS.OUT_FEATURES {unknown} are not among {list(names)}")
-        self.stem = nn.Sequential(
-            conv_norm(in_channels, widths[0], norm, stride=2), nn.ReLU(inplace=True),
-            conv_norm(widths[0], widths[0], norm, stride=2), nn.ReLU(inplace=True),
-        )
+        self.stem = Stem(in_channels, widths[0], norm)
         self.stages = nn.ModuleDict()
         previous, stride = widths[0], 4
         self._out_feature_channels = {"stem": widths[0]}
