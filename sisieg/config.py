@@ -92,7 +92,7 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.CROP_SIZE = 512  # training crop (paper: 512x512); 0 = no crop
     cfg.INPUT.SISEG.SCALE_RANGE = [0.75, 1.25]  # random rescale factors of training images
     cfg.INPUT.SISEG.HFLIP = True  # random horizontal flip in training
-    cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION = 1.0  # share of images keeping instance labels (mixed)
+    cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION = 1.0  # share of images keeping instance labels (mixed; the rest: label-free ids)
     cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES = False  # True: skip (and list) images that cannot be read
     cfg.INPUT.SISEG.COMPOSITES = CN()  # SUPERVISION "label_free" (sisieg/data/composites.py)
     cfg.INPUT.SISEG.COMPOSITES.SHARE = 0.5  # share of training images turned into composites

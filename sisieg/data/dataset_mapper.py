@@ -59,6 +59,7 @@ class SISegDatasetMapper:
         composites: Optional[CompositeSettings] = None,
         thing_ids: Sequence[int] = (),
         donors: Sequence[dict] = (),
+        label_free_all: bool = True,
         max_input_pixels: int = 0,
     ):
         """
@@ -80,6 +81,9 @@ class SISegDatasetMapper:
                 (sisieg.data.composites); instance annotations are dropped unread.
             thing_ids: semantic ids of the thing classes (label-free training).
             donors: records whose isolated objects may be pasted too (label-free training).
+            label_free_all: with ``composites``, every image is label-free (``label_free``);
+                False (``mixed``): only the images outside ``instance_label_fraction``, the
+                others keep their instance annotations.
             max_input_pixels: evaluation: a larger image (after the test resize) is an error
                 naming it, before it reaches the model; 0 = no limit.
         """
@@ -95,6 +99,7 @@ class SISegDatasetMapper:
         self.composites = composites
         self.thing_ids = list(thing_ids)
         self.donors = list(donors)
+        self.label_free_all = label_free_all
         self.max_input_pixels = max_input_pixels
 
     @classmethod
@@ -130,7 +135,7 @@ class SISegDatasetMapper:
 
     def __call__(self, dataset_dict: dict) -> dict:
         record = copy.deepcopy(dataset_dict)
-        if self.composites is not None and "sem_seg_file_name" in record:
+        if self._label_free(record) and "sem_seg_file_name" in record:
             record.pop("annotations", None)  # label-free: instance annotations stay unread
         try:
             image = read_image(record["file_name"], self.image_format)
@@ -158,7 +163,7 @@ class SISegDatasetMapper:
         """(image, semantic mask or None, instance ids or None) of a record, before augmentation."""
         sem_seg = self._semantic(record, image)
         ids = None
-        if self.composites is not None and sem_seg is not None:
+        if self._label_free(record) and sem_seg is not None:
             rng = np.random.default_rng(np.random.randint(2**31))  # seeded like the augmentations
             image, sem_seg, ids = label_free_ids(
                 image, sem_seg, self.thing_ids, self._donor(rng), rng, self.composites, self.ignore_value
@@ -166,6 +171,13 @@ class SISegDatasetMapper:
         elif self._wants_instance_ids(record):
             ids = instance_id_map(record["annotations"], *image.shape[:2])
         return image, sem_seg, ids
+
+    def _label_free(self, record: dict) -> bool:
+        """Whether the record's instance ids come from its semantic mask (composites): always in
+        label-free training; in mixed training, for the images outside the labelled fraction."""
+        if self.composites is None:
+            return False
+        return self.label_free_all or not has_instance_labels(record, self.instance_label_fraction)
 
     def _donor(self, rng: np.random.Generator):
         """(image, semantic mask) of a random other training image, or None."""
@@ -204,9 +216,10 @@ class SISegDatasetMapper:
 
 def label_free_options(cfg, is_train: bool) -> dict:
     """The mapper's label-free arguments: composites, thing ids and donor records in training
-    with ``MODEL.SISEG.SUPERVISION label_free``; none otherwise."""
+    with ``MODEL.SISEG.SUPERVISION label_free`` (every image) or ``mixed`` (the images without
+    instance labels); none otherwise."""
     s = cfg.MODEL.SISEG
-    if not is_train or s.SUPERVISION != "label_free":
+    if not is_train or s.SUPERVISION not in ("label_free", "mixed"):
         return {}
     c = cfg.INPUT.SISEG.COMPOSITES
     settings = CompositeSettings(c.SHARE, c.PASTES, c.PASTES_PER_OBJECT, c.MIN_SOLIDITY, c.MIN_AREA,
@@ -216,6 +229,7 @@ def label_free_options(cfg, is_train: bool) -> dict:
         "composites": settings,
         "thing_ids": list(s.THING_SEMANTIC_IDS) or list(range(1, s.NUM_CLASSES + 1)),
         "donors": [{k: r[k] for k in ("file_name", "sem_seg_file_name")} for r in donors],
+        "label_free_all": s.SUPERVISION == "label_free",
     }
 
 

@@ -79,7 +79,8 @@ class SISeg(nn.Module):
             supervision: where the pair labels come from: "semantic" (the paper: same class
                 = same instance), "instance" (instance ids on every image: same instance;
                 plus an L1 loss to true centroid offsets), "mixed" (instance ids where the
-                image has them, the class mask elsewhere), "label_free" (instance ids the mapper
+                image has them: the mapper gives the images outside the labelled fraction
+                label-free ids; a record without ids falls back to the class mask), "label_free" (instance ids the mapper
                 derives from the semantic masks alone: isolated objects and pasted composites,
                 sisieg.data.composites; unknown pixels ignored).
             train_pair_radius: half-disk radius of training pairs (feature pixels).

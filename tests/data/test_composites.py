@@ -110,3 +110,25 @@ def test_label_free_mapper_never_reads_instance_annotations(tmp_path):
         assert torch.equal(x["instance_ids"] != 0, x["sem_seg"] > 0)
         assert "annotations" not in x
     DatasetCatalog.remove("sisieg_test_label_free")
+
+
+def test_mixed_mapper_labels_its_fraction_from_annotations_and_the_rest_label_free(tmp_path):
+    from sisieg.data.instance_ids import has_instance_labels, instance_id_map
+
+    register_shapes_split("sisieg_test_mixed", str(tmp_path), "tiny_train", 8, (128, 128), 0)
+    cfg = build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "mixed", "INPUT.SISEG.INSTANCE_LABEL_FRACTION", "0.5",
+                                "DATASETS.TRAIN", "('sisieg_test_mixed',)", "INPUT.SISEG.SCALE_RANGE", "[1.0, 1.0]",
+                                "INPUT.SISEG.HFLIP", "False", "INPUT.SISEG.CROP_SIZE", "0"])
+    mapper = SISegDatasetMapper(cfg, is_train=True)
+    records = DatasetCatalog.get("sisieg_test_mixed")
+    labelled = [has_instance_labels(r, 0.5) for r in records]
+    assert any(labelled) and not all(labelled)
+    for record, keeps_labels in zip(records, labelled):
+        if keeps_labels:  # its own annotations, exactly
+            x = mapper(record)
+            expected = instance_id_map(record["annotations"], record["height"], record["width"])
+            assert torch.equal(x["instance_ids"], torch.as_tensor(expected).long())
+        else:  # label-free: the annotations stay unread
+            x = mapper(dict(record, annotations=Untouchable()))
+            assert torch.equal(x["instance_ids"] != 0, x["sem_seg"] > 0)
+    DatasetCatalog.remove("sisieg_test_mixed")
