@@ -52,7 +52,7 @@ def build_siseg(setting: str, device: str, model: str):
     """The SISeg model of ``setting`` (random weights): end to end, networks only
     (``siseg-networks``) or on perfect heads (``siseg-postprocessing``)."""
     config = SISEG_SETTINGS[setting] if setting in SISEG_SETTINGS else setting
-    cfg = build_config(str(REPOSITORY / config) if not config.startswith("/") else config, [
+    cfg = build_config(str(REPOSITORY / config), [  # an absolute path stays itself
         "MODEL.WEIGHTS", "", "MODEL.DEVICE", device,
         "TEST.SISEG.NETWORK_ONLY_SPEED", str(model == "siseg-networks"),
         "MODEL.SISEG.ORACLE_HEADS", str(model == "siseg-postprocessing"),

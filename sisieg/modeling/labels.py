@@ -60,8 +60,9 @@ def label_masks(labels: torch.Tensor, ids) -> torch.Tensor:
     scatter of the labelled pixels (not a comparison of every pixel with every id)."""
     if isinstance(ids, int):
         ids = torch.arange(1, ids + 1, device=labels.device)
-    slot = torch.full((int(labels.max()) + 1 if labels.numel() else 1,), -1, dtype=torch.long, device=labels.device)
-    slot[ids[ids < slot.numel()]] = torch.nonzero(ids < slot.numel())[:, 0]
+    largest = max(int(labels.max()) if labels.numel() else 0, int(ids.max()) if ids.numel() else 0)
+    slot = torch.full((largest + 1,), -1, dtype=torch.long, device=labels.device)  # id -> mask index
+    slot[ids] = torch.arange(ids.numel(), device=labels.device)
     flat = labels.flatten()
     where = torch.nonzero(slot[flat] >= 0)[:, 0]
     masks = torch.zeros(ids.numel(), flat.numel(), dtype=torch.bool, device=labels.device)
@@ -87,12 +88,15 @@ def label_boxes(labels: torch.Tensor, num: int) -> torch.Tensor:
     return torch.where((high[:, 1:] >= 0).all(dim=0)[:, None], boxes, torch.zeros_like(boxes))
 
 
-def mean_per_label(scores: torch.Tensor, labels: torch.Tensor, num: int) -> torch.Tensor:
-    """objectness[k] = mean of scores[k-1] over the pixels labelled k (index 0 unused)."""
+def mean_per_label(scores: torch.Tensor, labels: torch.Tensor, num: int, channels=None) -> torch.Tensor:
+    """result[k] = mean over the pixels labelled k of ``scores[channels[k]]`` (C, H, W); by
+    default ``channels[k] = k - 1`` (objectness: each instance its own score map). Index 0
+    unused."""
     if num == 0:
         return scores.new_zeros(1)
     flat = labels.flatten()
-    picked = scores.flatten(1).gather(0, (flat - 1).clamp(min=0)[None])[0]
+    channel = (flat - 1).clamp(min=0) if channels is None else channels[flat]
+    picked = scores.flatten(1).gather(0, channel[None])[0]
     sums = torch.zeros(num + 1, device=scores.device).index_add_(0, flat, picked)
     return sums / torch.bincount(flat, minlength=num + 1).clamp(min=1)
 

@@ -9,7 +9,7 @@ about an object's diameter.
 import cv2
 import numpy as np
 
-from .shapes import SHAPE_CLASSES, Scene
+from .shapes import SHAPE_CLASSES, Scene, touching_flags
 
 
 def crowded_scene(rng: np.random.Generator, size: int, count: int) -> Scene:
@@ -37,16 +37,5 @@ def crowded_scene(rng: np.random.Generator, size: int, count: int) -> Scene:
     colours = np.array([[40, 40, 40], [200, 60, 60], [60, 200, 60], [60, 60, 200], [200, 200, 60]], np.float32)
     image = np.clip(colours[semantic] + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
     masks = [labels == i for i in range(1, len(keep) + 1)]
-    return Scene(image, semantic, masks, kept_classes, _touching(labels, semantic, len(keep)))
+    return Scene(image, semantic, masks, kept_classes, touching_flags(labels, kept_classes))
 
-
-def _touching(labels: np.ndarray, semantic: np.ndarray, count: int) -> list:
-    """Whether each instance is 4-adjacent to another of its class (from pixel pairs, not
-    from a mask per pair)."""
-    flags = np.zeros(count + 1, bool)
-    for a, b, sa, sb in ((labels[1:], labels[:-1], semantic[1:], semantic[:-1]),
-                         (labels[:, 1:], labels[:, :-1], semantic[:, 1:], semantic[:, :-1])):
-        contact = (a != b) & (a > 0) & (b > 0) & (sa == sb)
-        flags[a[contact]] = True
-        flags[b[contact]] = True
-    return flags[1:].tolist()

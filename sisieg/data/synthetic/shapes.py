@@ -15,7 +15,6 @@ DIAMETER_RANGE = (12.0, 80.0)  # object extent in pixels, for a 256-pixel image 
 MIN_VISIBLE_AREA = 20  # objects with fewer visible pixels are removed from the scene
 TOUCH_PROBABILITY = 0.5  # chance that a scene has a pair of touching same-class objects
 OCCLUDE_PROBABILITY = 0.3  # chance that a scene has a same-class object occluding another
-_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
 
 
 class Shape(NamedTuple):
@@ -55,21 +54,22 @@ def draw_scene(rng: np.random.Generator, size) -> Scene:
     for p, mask in zip(placed, masks):
         _paint_object(rng, image, mask, p)
     image = np.clip(image, 0, 255).astype(np.uint8)
-    return Scene(image, semantic, masks, classes, touching_flags(masks, classes))
+    return Scene(image, semantic, masks, classes, touching_flags(labels, classes))
 
 
-def touching_flags(masks, classes) -> List[bool]:
-    """For each mask, whether it is 4-adjacent to a mask of the same class."""
-    flags = []
-    for i, mask in enumerate(masks):
-        border = cv2.dilate(mask.astype(np.uint8), _CROSS).astype(bool) & ~mask
-        flags.append(
-            any(
-                j != i and classes[j] == classes[i] and (border & other).any()
-                for j, other in enumerate(masks)
-            )
-        )
-    return flags
+def touching_flags(labels: np.ndarray, classes) -> List[bool]:
+    """For each instance 1..n of the label map ``labels`` (0 = none; ``classes`` the 0-based
+    class of each), whether it is 4-adjacent to an instance of its class: from the pairs of
+    neighbouring pixels, not from a mask per pair of instances."""
+    class_of = np.concatenate([[-1], np.asarray(classes, np.int64)])[labels]
+    flags = np.zeros(len(classes) + 1, bool)
+    for axis in (0, 1):  # vertical, then horizontal neighbours
+        a, b = np.moveaxis(labels, axis, 0)[1:], np.moveaxis(labels, axis, 0)[:-1]
+        ca, cb = np.moveaxis(class_of, axis, 0)[1:], np.moveaxis(class_of, axis, 0)[:-1]
+        contact = (a != b) & (a > 0) & (b > 0) & (ca == cb)
+        flags[a[contact]] = True
+        flags[b[contact]] = True
+    return flags[1:].tolist()
 
 
 def _layout(rng, size) -> List[Placed]:

@@ -251,8 +251,7 @@ def merge_over_saddles(keys, counts, density, key_y, key_x, size, root, settings
     point = keys[a][None] + offset[..., 0] * width + offset[..., 1]
     value = window_sum(point.reshape(-1), counts, (key_y[a][None] + offset[..., 0]).reshape(-1),
                        (key_x[a][None] + offset[..., 1]).reshape(-1), size, settings.density_radius, keys)
-    along = value.view(t.numel(), -1).float().min(dim=0).values if t.numel() else torch.full(
-        (a.numel(),), float("inf"), device=keys.device)
+    along = value.view(t.numel(), -1).float().min(dim=0).values  # t is not empty: radius >= 1 here
     low = torch.minimum(density[a], density[b]).float()
     join = along >= settings.saddle_ratio * low
     a, b = a[join], b[join]

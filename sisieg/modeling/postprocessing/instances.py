@@ -6,7 +6,7 @@ Groupings (``MODEL.SISEG.GROUPING``):
   full resolution (postprocessing/center_votes.py). Lossless under perfect heads.
 - ``irnet`` (the paper, faithful): refine the field 99 steps, centroid regions where |D| < tau
   on the head grid, pixels assigned to the region their endpoint falls in, split by semantic
-  connectivity (grouping.py).
+  connectivity (postprocessing/irnet_grouping.py).
 - ``connected_components``: no networks, one instance per connected region of each class,
   the trivial baseline.
 Then, optionally, each instance's seeds (1 - B) spread by the boundary-aware random walk;
@@ -248,11 +248,7 @@ class InstanceInference:
         if class_probs is None or num == 0:
             return torch.ones(num, device=labels.device)
         probs = F.interpolate(class_probs[None], size=output_size, mode="bilinear")[0]
-        flat = labels.flatten()
-        picked = probs.flatten(1).gather(0, instance_class[flat][None])[0]  # own class's prob
-        sums = torch.zeros(num + 1, device=labels.device).index_add_(0, flat, picked)
-        area = torch.bincount(flat, minlength=num + 1).clamp(min=1)
-        return (sums / area)[1:]
+        return mean_per_label(probs, labels, num, channels=instance_class)[1:]  # own class's prob
 
 
 def seeded_components(seeds: torch.Tensor, regions, num: int, stride: int) -> torch.Tensor:
