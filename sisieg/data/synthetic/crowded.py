@@ -9,7 +9,7 @@ about an object's diameter.
 import cv2
 import numpy as np
 
-from .shapes import SHAPE_CLASSES, Scene, touching_flags
+from .shapes import CLASS_COLOURS, SHAPE_CLASSES, Scene, touching_flags
 
 
 def crowded_scene(rng: np.random.Generator, size: int, count: int) -> Scene:
@@ -34,7 +34,7 @@ def crowded_scene(rng: np.random.Generator, size: int, count: int) -> Scene:
     labels = remap[labels]
     kept_classes = [int(c) for c in classes[keep - 1]]
     semantic = np.concatenate([[0], np.asarray(kept_classes) + 1]).astype(np.uint8)[labels]
-    colours = np.array([[40, 40, 40], [200, 60, 60], [60, 200, 60], [60, 60, 200], [200, 200, 60]], np.float32)
+    colours = np.concatenate([[[40.0, 40.0, 40.0]], CLASS_COLOURS])  # dark background
     image = np.clip(colours[semantic] + rng.normal(0, 12, (size, size, 3)), 0, 255).astype(np.uint8)
     masks = [labels == i for i in range(1, len(keep) + 1)]
     return Scene(image, semantic, masks, kept_classes, touching_flags(labels, kept_classes))

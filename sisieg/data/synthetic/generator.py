@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from .shapes import SHAPE_CLASSES, draw_scene
 
-GENERATOR_VERSION = 1  # bump when scenes or files change, so existing splits are regenerated
+GENERATOR_VERSION = 2  # bump when scenes or files change, so existing splits are regenerated
+# 2: colours follow the class (1: random colours); the masks and annotations are those of 1
 DATASET_DIR = "sisieg_shapes"
 
 

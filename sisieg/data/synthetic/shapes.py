@@ -2,7 +2,13 @@
 
 Many scenes hold same-class objects that touch (share a boundary without overlapping) or
 occlude one another, the case where connected components of a semantic mask merge
-instances. Colours are drawn independently of the class.
+instances. As in real images, appearance follows the class: each class has its typical colour
+(``CLASS_COLOURS``, jittered a little per object, shaded, noisy), so a segmenter can tell the
+classes apart; objects of one class look alike, so where two of them touch the image shows
+little of the boundary that the mask does not. The background is textured but nearly grey.
+Only the painting draws from the scene's generator after the layout, so the masks do not
+depend on the colours: generator version 2 changed the colours alone (version 1 drew them
+independently of the class), its masks and annotations are those of version 1.
 """
 from typing import List, NamedTuple, Optional
 
@@ -15,6 +21,11 @@ DIAMETER_RANGE = (12.0, 80.0)  # object extent in pixels, for a 256-pixel image 
 MIN_VISIBLE_AREA = 20  # objects with fewer visible pixels are removed from the scene
 TOUCH_PROBABILITY = 0.5  # chance that a scene has a pair of touching same-class objects
 OCCLUDE_PROBABILITY = 0.3  # chance that a scene has a same-class object occluding another
+CLASS_COLOURS = np.array(  # typical RGB colour of each class, in SHAPE_CLASSES order
+    [[205, 70, 60], [70, 170, 80], [60, 95, 205], [215, 190, 60]], np.float64
+)
+COLOUR_JITTER = 12.0  # per-channel standard deviation of an object's colour around its class's
+BACKGROUND_TINT = 15.0  # largest per-channel departure of the background's base from grey
 
 
 class Shape(NamedTuple):
@@ -202,32 +213,31 @@ def _occluding_centre(rng, shape, anchor: Placed) -> np.ndarray:
 
 
 def _background(rng, size) -> np.ndarray:
-    """(H, W, 3) float RGB: base colour, smooth blobs, a gradient, stripes and pixel noise."""
+    """(H, W, 3) float RGB: a nearly grey base, smooth blobs, a gradient, stripes (all grey)
+    and pixel noise."""
     height, width = size
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
 
     def along(angle):
         return xs * np.cos(angle) + ys * np.sin(angle)
 
-    coarse = rng.uniform(-1, 1, (height // 32 + 2, width // 32 + 2, 3))
+    coarse = rng.uniform(-1, 1, (height // 32 + 2, width // 32 + 2))
     blobs = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
     gradient = along(rng.uniform(0, 2 * np.pi)) / max(size)
     period = rng.uniform(8, 48)
     stripes = np.sin(2 * np.pi * along(rng.uniform(0, np.pi)) / period + rng.uniform(0, 2 * np.pi))
-    return (
-        rng.uniform(40, 215, 3)
-        + blobs * rng.uniform(10, 50)
-        + gradient[..., None] * rng.uniform(-60, 60, 3)
-        + stripes[..., None] * rng.uniform(0, 25)
-        + rng.normal(0, 6, (height, width, 3))
-    )
+    grey = blobs * rng.uniform(10, 50) + gradient * rng.uniform(-60, 60) + stripes * rng.uniform(0, 25)
+    base = rng.uniform(40, 215) + rng.uniform(-BACKGROUND_TINT, BACKGROUND_TINT, 3)
+    return base + grey[..., None] + rng.normal(0, 6, (height, width, 3))
 
 
 def _paint_object(rng, image, mask, placed: Placed):
-    """Paint the visible ``mask`` of an object: random colour, linear shading and noise."""
+    """Paint the visible ``mask`` of an object: its class's colour jittered, linear shading
+    and noise."""
     ys, xs = np.nonzero(mask)
     angle = rng.uniform(0, 2 * np.pi)
     offset = (xs - placed.centre[0]) * np.cos(angle) + (ys - placed.centre[1]) * np.sin(angle)
-    shading = offset / max(placed.shape.radius, 1.0) * rng.uniform(0, 40)
+    shading = offset / max(placed.shape.radius, 1.0) * rng.uniform(0, 25)
+    colour = CLASS_COLOURS[placed.shape.class_id] + rng.normal(0, COLOUR_JITTER, 3)
     noise = rng.normal(0, rng.uniform(2, 10), (len(xs), 3))
-    image[ys, xs] = rng.uniform(0, 255, 3) + shading[:, None] + noise
+    image[ys, xs] = colour + shading[:, None] + noise
