@@ -94,6 +94,14 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.HFLIP = True  # random horizontal flip in training
     cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION = 1.0  # share of images keeping instance labels (mixed; the rest: label-free ids)
     cfg.INPUT.SISEG.SKIP_UNREADABLE_IMAGES = False  # True: skip (and list) images that cannot be read
+    cfg.INPUT.SISEG.MASK_CORRUPTION = CN()  # errors drawn on the mask SISeg sees in training (sisieg/data/mask_corruption.py)
+    cfg.INPUT.SISEG.MASK_CORRUPTION.OPS = []  # any of "jitter", "erode_dilate", "holes", "blobs", "class_swap"; [] = none
+    cfg.INPUT.SISEG.MASK_CORRUPTION.PROBABILITY = 0.5  # chance of each operation on a training image
+    cfg.INPUT.SISEG.MASK_CORRUPTION.RADIUS = 3  # erode_dilate: largest radius in pixels
+    cfg.INPUT.SISEG.MASK_CORRUPTION.COUNT = 3  # holes / blobs: largest number per image
+    cfg.INPUT.SISEG.MASK_CORRUPTION.BLOB_SIZE = [4.0, 16.0]  # holes / blobs: diameter range in pixels
+    cfg.INPUT.SISEG.MASK_CORRUPTION.SWAP_PROBABILITY = 0.2  # class_swap: chance of each connected region of things
+    cfg.INPUT.SISEG.MASK_CORRUPTION.JITTER = 3.0  # jitter: largest boundary displacement in pixels
     cfg.INPUT.SISEG.COMPOSITES = CN()  # SUPERVISION "label_free" (sisieg/data/composites.py)
     cfg.INPUT.SISEG.COMPOSITES.SHARE = 0.5  # share of training images turned into composites
     cfg.INPUT.SISEG.COMPOSITES.PASTES = 4  # isolated objects pasted into a composite, at least ...
@@ -112,6 +120,9 @@ def add_sisieg_config(cfg):
     # sem_seg_root] entries; relative paths are under $DETECTRON2_DATASETS; sem_seg_root ""
     # = no semantic PNGs, masks painted from the instance annotations (sisieg.data.rasterize).
     cfg.DATASETS.SISEG_COCO = []  # e.g. [["my_val", "my/val.json", "my/images", ""]]
+
+    # The segmenters trained here (Detectron2's SemanticSegmentor, HardPixelSemSegFPNHead):
+    cfg.MODEL.SEM_SEG_HEAD.LOSS_TOP_K = 1.0  # share of the hardest pixels the loss averages (1.0 = all)
 
     cfg.TEST.SISEG = CN()
     cfg.TEST.SISEG.NETWORK_ONLY_SPEED = False  # stop after the networks: times them alone, AP meaningless

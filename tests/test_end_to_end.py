@@ -10,10 +10,10 @@ CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml")
 TINY = ["DATASETS.TRAIN", '("sisieg_shapes_tiny_train",)', "DATASETS.TEST", '("sisieg_shapes_tiny_val",)']
 
 
-def train_net(tmp_path, *args):
+def train_net(tmp_path, *args, config=CONFIG):
     env = dict(os.environ, DETECTRON2_DATASETS=str(tmp_path / "datasets"))
     result = subprocess.run(
-        [sys.executable, os.path.join(REPO, "tools", "train_net.py"), "--config-file", CONFIG, *args],
+        [sys.executable, os.path.join(REPO, "tools", "train_net.py"), "--config-file", config, *args],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -71,3 +71,21 @@ def test_demo_names_a_missing_semantic_mask(tmp_path):
     )
     assert result.returncode != 0
     assert f"{image}: its semantic mask {masks / 'photo.png'} does not exist" in result.stderr
+
+
+def test_the_segmenter_config_trains_and_evaluates_end_to_end_and_siseg_reads_its_masks(tmp_path):
+    """configs/shapes/semseg_light.yaml (the predicted-mask rows' segmenter) on the tiny split:
+    train, score with SemSegEvaluator, then SISeg groups its masks (cc_semseg_light.yaml)."""
+    semseg = os.path.join(REPO, "configs", "shapes", "semseg_light.yaml")
+    out = tmp_path / "semseg"
+    small = [*TINY, "SOLVER.IMS_PER_BATCH", "2", "DATALOADER.NUM_WORKERS", "0", "OUTPUT_DIR", str(out)]
+    train_net(tmp_path, *small, "SOLVER.MAX_ITER", "3", config=semseg)
+    train_net(tmp_path, "--eval-only", *small, "MODEL.WEIGHTS", str(out / "model_final.pth"), config=semseg)
+    scores = json.loads((out / "inference" / "eval_results.json").read_text())["sem_seg"]
+    assert 0.0 <= scores["mIoU"] <= 100.0 and math.isfinite(scores["IoU-background"])
+    grouped = tmp_path / "cc"
+    train_net(tmp_path, "--eval-only", *TINY, "OUTPUT_DIR", str(grouped), "MODEL.WEIGHTS", "",
+              "MODEL.SISEG.SEGMENTER.D2_WEIGHTS", str(out / "model_final.pth"),
+              config=os.path.join(REPO, "configs", "shapes", "cc_semseg_light.yaml"))
+    results = json.loads((grouped / "inference" / "eval_results.json").read_text())
+    assert math.isfinite(results["segm"]["AP"])

@@ -19,10 +19,11 @@ from torchvision.models.segmentation import lraspp_mobilenet_v3_large
 
 from sisieg.engine import Trainer, build_config
 from sisieg.modeling.segmenters import build_segmenter
+from sisieg.errors import ConfigError
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SISEG_CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml")
-SEMSEG_CONFIG = os.path.join(REPO, "configs", "shapes", "semseg_fpn_R18_bs8_1000it.yaml")
+SEMSEG_CONFIG = os.path.join(REPO, "configs", "shapes", "semseg_light.yaml")
 VOC_TO_SHAPES = [0, 1, 2, 3, 4] + [-1] * 16  # 5 dataset classes from the first 5 VOC outputs
 
 
@@ -306,3 +307,23 @@ def test_train_net_trains_a_semantic_segmenter_for_siseg_to_wrap(tmp_path):
     segmenter = build_segmenter(siseg_config(*d2_options(str(out / "model_final.pth"))))
     (prediction,) = segmenter([record("a", (64, 64))])
     assert prediction.labels.shape == (64, 64)
+
+
+# ---------------------------------------------------------------------------- segmenter loss
+def test_hard_pixel_cross_entropy_averages_the_hardest_share_of_the_labelled_pixels():
+    from sisieg.modeling.segmenters.hard_pixel_head import hard_pixel_cross_entropy
+
+    logits = torch.randn(2, 3, 4, 5, generator=torch.Generator().manual_seed(0))
+    targets = torch.randint(0, 3, (2, 4, 5), generator=torch.Generator().manual_seed(1))
+    targets[0, 0, :] = 255  # 5 ignored pixels: 35 labelled
+    per_pixel = F.cross_entropy(logits, targets, reduction="none", ignore_index=255)[targets != 255]
+    assert torch.allclose(hard_pixel_cross_entropy(logits, targets, 1.0, 255), per_pixel.mean())
+    hardest = per_pixel.sort(descending=True).values[:round(0.2 * 35)]
+    assert torch.allclose(hard_pixel_cross_entropy(logits, targets, 0.2, 255), hardest.mean())
+    nothing = torch.full_like(targets, 255)
+    assert hard_pixel_cross_entropy(logits, nothing, 0.2, 255).item() == 0.0
+
+
+def test_a_loss_share_outside_zero_to_one_is_a_config_error():
+    with pytest.raises(ConfigError, match="LOSS_TOP_K must be in"):
+        build_model(build_config(SEMSEG_CONFIG, ["MODEL.SEM_SEG_HEAD.LOSS_TOP_K", "0.0"]))

@@ -96,6 +96,12 @@ class LightResNet(Backbone):
             outputs[name] = x
         return {f: outputs[f] for f in self._out_features}
 
+    @property
+    def size_divisibility(self) -> int:
+        """Inputs padded to a multiple of the coarsest output stride (Detectron2's meta
+        architectures, e.g. SemanticSegmentor, read it), so every level lines up."""
+        return max(self._out_feature_strides[f] for f in self._out_features)
+
     def output_shape(self):
         return {
             f: ShapeSpec(channels=self._out_feature_channels[f], stride=self._out_feature_strides[f])
