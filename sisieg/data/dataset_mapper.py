@@ -23,6 +23,7 @@ from ..errors import InputError
 from .composites import CompositeSettings, label_free_ids
 from .image_io import UnreadableImageError, check_input_pixels, read_image
 from .instance_ids import has_instance_labels, instance_id_map
+from .mask_corruption import CorruptionSettings, corrupt_mask, corruption_settings
 from .rasterize import rasterize_semantic
 from .semantic_io import check_semantic_ids, read_semantic_mask
 from .skipped_images import record_skip, report_path
@@ -61,6 +62,7 @@ class SISegDatasetMapper:
         donors: Sequence[dict] = (),
         label_free_all: bool = True,
         max_input_pixels: int = 0,
+        corruption: Optional[CorruptionSettings] = None,
     ):
         """
         Args:
@@ -79,13 +81,16 @@ class SISegDatasetMapper:
             composites: label-free training (``MODEL.SISEG.SUPERVISION label_free``): instance
                 ids from the semantic mask alone, isolated objects labelled and pasted to touch
                 (sisieg.data.composites); instance annotations are dropped unread.
-            thing_ids: semantic ids of the thing classes (label-free training).
+            thing_ids: semantic ids of the thing classes (label-free training, corruption).
             donors: records whose isolated objects may be pasted too (label-free training).
             label_free_all: with ``composites``, every image is label-free (``label_free``);
                 False (``mixed``): only the images outside ``instance_label_fraction``, the
                 others keep their instance annotations.
             max_input_pixels: evaluation: a larger image (after the test resize) is an error
                 naming it, before it reaches the model; 0 = no limit.
+            corruption: training: also return ``input_sem_seg``, the augmented mask with
+                errors drawn on it (sisieg.data.mask_corruption), which the network sees
+                instead of ``sem_seg`` (still the targets' mask).
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -101,6 +106,7 @@ class SISegDatasetMapper:
         self.donors = list(donors)
         self.label_free_all = label_free_all
         self.max_input_pixels = max_input_pixels
+        self.corruption = corruption if corruption is not None and corruption.ops else None
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -131,6 +137,8 @@ class SISegDatasetMapper:
             "skip_report": report_path(cfg.OUTPUT_DIR),
             **label_free_options(cfg, is_train),
             "max_input_pixels": 0 if is_train else cfg.MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS,
+            "corruption": corruption_settings(cfg.INPUT.SISEG.MASK_CORRUPTION) if is_train else None,
+            "thing_ids": list(cfg.MODEL.SISEG.THING_SEMANTIC_IDS) or list(range(1, cfg.MODEL.SISEG.NUM_CLASSES + 1)),
         }
 
     def __call__(self, dataset_dict: dict) -> dict:
@@ -153,6 +161,8 @@ class SISegDatasetMapper:
         record["image"] = torch.as_tensor(np.ascontiguousarray(aug_input.image.transpose(2, 0, 1)))
         if sem_seg is not None:
             record["sem_seg"] = torch.as_tensor(aug_input.sem_seg.astype(np.int64))
+            if self.corruption is not None:
+                record["input_sem_seg"] = torch.as_tensor(self._corrupted(aug_input.sem_seg).astype(np.int64))
         if ids is not None:
             record["instance_ids"] = torch.as_tensor(resize_instance_ids(ids, dtype, transforms))
         record.pop("annotations", None)
@@ -171,6 +181,11 @@ class SISegDatasetMapper:
         elif self._wants_instance_ids(record):
             ids = instance_id_map(record["annotations"], *image.shape[:2])
         return image, sem_seg, ids
+
+    def _corrupted(self, sem_seg: np.ndarray) -> np.ndarray:
+        """The mask the network sees: ``sem_seg`` with errors drawn on it."""
+        rng = np.random.default_rng(np.random.randint(2**31))  # seeded like the augmentations
+        return corrupt_mask(sem_seg, rng, self.corruption, self.thing_ids, self.ignore_value)
 
     def _label_free(self, record: dict) -> bool:
         """Whether the record's instance ids come from its semantic mask (composites): always in
@@ -227,7 +242,6 @@ def label_free_options(cfg, is_train: bool) -> dict:
     donors = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name) if "sem_seg_file_name" in r]
     return {
         "composites": settings,
-        "thing_ids": list(s.THING_SEMANTIC_IDS) or list(range(1, s.NUM_CLASSES + 1)),
         "donors": [{k: r[k] for k in ("file_name", "sem_seg_file_name")} for r in donors],
         "label_free_all": s.SUPERVISION == "label_free",
     }

@@ -155,6 +155,11 @@ class SISeg(nn.Module):
             raise ConfigError(
                 f"MODEL.SISEG.THING_SEMANTIC_IDS has {len(thing_ids)} ids, NUM_CLASSES is {s.NUM_CLASSES}"
             )
+        if s.TRAIN_MASK_SOURCE == "segmenter" and cfg.INPUT.SISEG.MASK_CORRUPTION.OPS:
+            raise ConfigError(
+                "MODEL.SISEG.TRAIN_MASK_SOURCE 'segmenter' shows the segmenter's masks, so "
+                "INPUT.SISEG.MASK_CORRUPTION.OPS would be unused: choose one"
+            )
         return {
             "backbone": backbone,
             "segmenter": build_segmenter(cfg),
@@ -227,7 +232,7 @@ class SISeg(nn.Module):
                     f"SISeg training needs ground-truth semantic masks; {x.get('file_name')} has none"
                 )
         truth = [x["sem_seg"] for x in batched_inputs]
-        shown = truth
+        shown = [x.get("input_sem_seg", x["sem_seg"]) for x in batched_inputs]  # corrupted, if so configured
         if self.train_mask_source == "segmenter":
             with torch.no_grad():
                 shown = [p.labels for p in self.segmenter(batched_inputs)]
