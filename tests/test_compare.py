@@ -13,7 +13,8 @@ from PIL import Image
 
 from sisieg.data.image_io import read_image
 from sisieg.engine import build_config
-from sisieg.engine.comparison import EMBEDDED_ROWS, draw_predictions
+from sisieg.engine.experiments import draw_predictions
+from sisieg.engine.plans import COMPARISON as EMBEDDED_ROWS
 from sisieg.engine.runs import load_model
 from sisieg.visualization.prediction_panels import draw_instances
 
@@ -53,9 +54,14 @@ def test_embedded_comparison_has_every_row_measured_alike(tmp_path):
     cc_gt = rows["connected components + ground-truth masks"]
     assert (cc_gt["params_frozen"], cc_gt["params_trainable"], cc_gt["gflops"]) == (0, 0, 0.0)
     # a trained segmenter is frozen inside SISeg; Mask R-CNN is all trainable, and has no mIoU
-    predicted = rows["SISeg + trained segmenter"]
-    assert predicted["params_frozen"] > 0 and predicted["params_trainable"] > 0
-    assert 0 <= predicted["results"]["sem_seg"]["mIoU"] < 100
+    for name in ("SISeg label-free + trained segmenter", "SISeg instance labels + trained segmenter"):
+        predicted = rows[name]
+        assert predicted["params_frozen"] > 0 and predicted["params_trainable"] > 0
+        assert 0 <= predicted["results"]["sem_seg"]["mIoU"] < 100
+    # every predicted-mask row reads the one segmenter: the same mask, the same mIoU
+    mious = {rows[r.name]["results"]["sem_seg"]["mIoU"] for r in EMBEDDED_ROWS if "segmenter" in r.name}
+    assert len(mious) == 1
+    assert rows["perfect heads + trained segmenter"]["params_trainable"] == 0
     for name in ("Mask R-CNN R50-FPN (Detectron2)", "Mask R-CNN R18-FPN (Detectron2)"):
         assert "sem_seg" not in rows[name]["results"] and rows[name]["params_frozen"] == 0
     assert rows["Mask R-CNN R50-FPN (Detectron2)"]["params_trainable"] > rows[
@@ -95,4 +101,10 @@ def test_a_row_with_a_missing_config_is_named(tmp_path):
 def test_a_row_with_missing_weights_is_named(tmp_path):
     result = compare(tmp_path, "--row", "mine", "configs/shapes/cc_oracle.yaml", "gone.pth", *TINY)
     assert result.returncode != 0
-    assert "comparison row 'mine': weights file gone.pth does not exist" in result.stderr
+    assert "row 'mine': weights file gone.pth does not exist" in result.stderr
+
+
+def test_an_unknown_only_row_is_named_with_the_rows(tmp_path):
+    result = compare(tmp_path, "--only", "nope", "--output-dir", "cmp")
+    assert result.returncode == 2
+    assert "no row ['nope']; the rows: ['SISeg + ground-truth masks'" in result.stderr

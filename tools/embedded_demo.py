@@ -25,9 +25,9 @@ from detectron2.data import DatasetCatalog, MetadataCatalog
 from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.engine import build_config, log_to
 from sisieg.engine.setup import REPOSITORY
+from sisieg.engine.experiments import Row, run_rows, write_report
+from sisieg.engine.plans import CC, CEILING, FLOOR
 from sisieg.engine.runs import load_model, with_options
-from sisieg.engine.sweep import CC, CEILING, FLOOR, Variant, run_plan
-from sisieg.evaluation import results_table
 from sisieg.utils.cli import run
 from sisieg.visualization import save_grid
 from sisieg.visualization.composite_panels import TITLES as COMPOSITE_TITLES
@@ -89,15 +89,13 @@ def main():
     val = cfg.DATASETS.TEST[0]
     for name in (*cfg.DATASETS.TRAIN, val):
         logger.info(f"{name}: {len(DatasetCatalog.get(name))} images")  # generated on first use
-    learned = Variant(f"SISeg, {cfg.MODEL.SISEG.SUPERVISION.replace('_', '-')} (this run)")
-    rows = run_plan(cfg, [FLOOR, learned, CEILING], args.retrain)
-    table = results_table(rows, FLOOR.name, CEILING.name)
+    learned = Row(f"SISeg, {cfg.MODEL.SISEG.SUPERVISION.replace('_', '-')} (this run)")
+    outcomes = run_rows([FLOOR, learned, CEILING], os.path.join(cfg.OUTPUT_DIR, "eval"), args.config_file,
+                        args.opts, args.retrain)
     note = reference_note()
-    with open(os.path.join(cfg.OUTPUT_DIR, "results.md"), "w") as f:
-        f.write(f"Val split `{val}`, ground-truth semantic masks in, config `{args.config_file}`.\n\n")
-        f.write(table + note)
-    with open(os.path.join(cfg.OUTPUT_DIR, "results.json"), "w") as f:
-        json.dump({method: results for method, results, _ in rows}, f, indent=2)
+    header = f"Val split `{val}`, ground-truth semantic masks in, config `{args.config_file}`.\n\n"
+    table = write_report(outcomes, os.path.join(cfg.OUTPUT_DIR, "results"), header, FLOOR.name, CEILING.name,
+                         footer=note)
 
     written = ["results.md", "results.json", "pictures.png"]
     weights = os.path.join(cfg.OUTPUT_DIR, "model_final.pth")

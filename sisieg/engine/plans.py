@@ -1,0 +1,111 @@
+"""The project's named experiments, as rows for the runner (:mod:`sisieg.engine.experiments`).
+
+``PLANS`` are variants of one config (``tools/sweep.py --plan NAME``, the main job's config by
+default): a row's training overrides give it its own training (rows with the same ones share
+it; none means the config's own model, i.e. the main job's), its evaluation overrides apply at
+evaluation only. ``COMPARISON`` holds rows with their own configs (``tools/compare.py``): SISeg
+and connected components on ground-truth and on predicted masks, the perfect heads on both,
+and Detectron2's Mask R-CNN. Every row of the project page's tables comes from one of them.
+"""
+from typing import Dict, List
+
+from .experiments import Row
+
+CC = ("MODEL.SISEG.GROUPING", "connected_components")
+ORACLE = ("MODEL.SISEG.ORACLE_HEADS", "True")
+FLOOR = Row("connected components (floor)", weights="", evaluate=CC)
+CEILING = Row("perfect heads (ceiling)", weights="", evaluate=ORACLE)
+# The paper's post-processing: IRNet's centroid regions on a stride-4 field and the random walk.
+IRNET = ("MODEL.SISEG.GROUPING", "irnet", "MODEL.SISEG.DFM.NAME", "irnet", "MODEL.SISEG.INFERENCE.RANDOM_WALK", "True")
+NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0)  # input pixels
+# The paper's pair losses (Eq. 9-10) and boundary loss (Eq. 16), off in the recipe.
+PAIR_LOSSES = ("MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG_WEIGHT", "1.0",
+               "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0")
+# The previous recipe's network: Detectron2's ResNet-18 and IRNet-width heads, with the pair losses.
+RESNET18 = ("MODEL.BACKBONE.NAME", "build_resnet_backbone", "MODEL.SISEG.DFM.LEVEL_CHANNELS", "[64, 128, 256, 256, 256]",
+            "MODEL.SISEG.DFM.FUSE_CHANNELS", "256", "MODEL.SISEG.DFM.FINE_CHANNELS", "32", "MODEL.SISEG.CBR.CHANNELS", "32",
+            *PAIR_LOSSES, "SOLVER.MAX_ITER", "240", "SOLVER.CHECKPOINT_PERIOD", "60")
+
+
+def robustness_plan() -> List[Row]:
+    """The perfect heads degraded: field noise for the new and the old grouping, and the old
+    grouping's walk with a blurred or missing boundary map. Nothing is trained."""
+    groupings = (
+        ("votes, stride 1 (default)", ("MODEL.SISEG.DFM.NAME", "fine", "MODEL.SISEG.DFM.OUTPUT_STRIDE", "1")),
+        ("votes, stride 4", ("MODEL.SISEG.DFM.NAME", "irnet")),
+        ("IRNet, stride 4, no walk", IRNET[:4]),
+        ("IRNet, stride 4, walk (paper)", IRNET),
+    )
+    rows = [
+        Row(f"{name}, noise {sigma:g} px", weights="", evaluate=(*ORACLE, *opts, "MODEL.SISEG.ORACLE.NOISE", str(sigma)),
+            series=name, x=sigma)
+        for name, opts in groupings for sigma in NOISE_LEVELS
+    ]
+    rows += [
+        Row(f"IRNet, stride 4, walk (paper), boundary {mode}", weights="",
+            evaluate=(*ORACLE, *IRNET, "MODEL.SISEG.ORACLE.BOUNDARY", mode))
+        for mode in ("blurred", "missing")
+    ]
+    return [FLOOR, *rows]
+
+
+PLANS: Dict[str, List[Row]] = {
+    # issue: instance-aware training where instance labels exist
+    "supervision": [
+        FLOOR,
+        CEILING,
+        Row("SISeg label-free (the main job)"),
+        Row("SISeg semantic (paper loss)", train=("MODEL.SISEG.SUPERVISION", "semantic", *PAIR_LOSSES)),
+        Row("SISeg mixed, 10% instance labels",
+            train=("MODEL.SISEG.SUPERVISION", "mixed", "INPUT.SISEG.INSTANCE_LABEL_FRACTION", "0.1")),
+        Row("SISeg mixed, 50% instance labels",
+            train=("MODEL.SISEG.SUPERVISION", "mixed", "INPUT.SISEG.INSTANCE_LABEL_FRACTION", "0.5")),
+        Row("SISeg instance", train=("MODEL.SISEG.SUPERVISION", "instance")),
+    ],
+    # inference-side ablations of the trained model: no retraining
+    "inference": [
+        FLOOR,
+        CEILING,
+        Row("SISeg defaults (votes, no walk)"),
+        Row("with the random walk", evaluate=("MODEL.SISEG.INFERENCE.RANDOM_WALK", "True")),
+        Row("IRNet grouping, no walk", evaluate=IRNET[:2]),
+        Row("IRNet grouping + walk (paper)", evaluate=(*IRNET[:2], *IRNET[4:])),
+        Row("vote bins of 2 px", evaluate=("MODEL.SISEG.VOTES.BIN_SIZE", "2.0")),
+        Row("no saddle merging", evaluate=("MODEL.SISEG.VOTES.SADDLE_RATIO", "0.0")),
+        Row("pieces never join (strict connectivity)", evaluate=("MODEL.SISEG.VOTES.MERGE_RADIUS", "0.0")),
+    ],
+    # the learning recipe's ablations at about equal CPU time (label-free, the main job's config)
+    "recipe": [
+        FLOOR,
+        CEILING,
+        Row("the recipe (light backbone, offset loss, 900 it)"),
+        Row("ResNet-18 + pair losses, 240 it (previous recipe)", train=RESNET18),
+        Row("light backbone + pair losses, 500 it",
+            train=(*PAIR_LOSSES, "SOLVER.MAX_ITER", "500", "SOLVER.CHECKPOINT_PERIOD", "100")),
+        Row("every training image a composite", train=("INPUT.SISEG.COMPOSITES.SHARE", "1.0")),
+        Row("3 of 4 training images composites", train=("INPUT.SISEG.COMPOSITES.SHARE", "0.75")),
+        Row("instance labels instead", train=("MODEL.SISEG.SUPERVISION", "instance")),
+    ],
+    "robustness": robustness_plan(),
+}
+CHART_AXES = {"robustness": "noise on the perfect field (std, input pixels)"}  # x axis of a plan's chart
+
+SHAPES = "configs/shapes/"
+SISEG_GT = SHAPES + "siseg_label_free.yaml"
+SEGMENTER = SHAPES + "semseg_light.yaml"
+COMPARISON_FLOOR = "connected components + ground-truth masks"
+COMPARISON_CEILING = "perfect heads + ground-truth masks (ceiling)"
+SISEG_INSTANCE = SHAPES + "siseg_instance.yaml"
+SISEG_PREDICTED = SHAPES + "siseg_semseg_light.yaml"  # any SISeg model on the segmenter's masks
+COMPARISON: List[Row] = [
+    Row("SISeg label-free + ground-truth masks", SISEG_GT),
+    Row("SISeg label-free + trained segmenter", SISEG_PREDICTED, SISEG_GT, needs=(SEGMENTER,)),
+    Row("SISeg instance labels + ground-truth masks", SISEG_INSTANCE),
+    Row("SISeg instance labels + trained segmenter", SISEG_PREDICTED, SISEG_INSTANCE, needs=(SEGMENTER,)),
+    Row(COMPARISON_FLOOR, SHAPES + "cc_oracle.yaml", ""),
+    Row(COMPARISON_CEILING, SHAPES + "ceiling_oracle.yaml", ""),
+    Row("connected components + trained segmenter", SHAPES + "cc_semseg_light.yaml", "", needs=(SEGMENTER,)),
+    Row("perfect heads + trained segmenter", SHAPES + "ceiling_semseg_light.yaml", "", needs=(SEGMENTER,)),
+    Row("Mask R-CNN R50-FPN (Detectron2)", SHAPES + "mask_rcnn_R50_FPN_bs8_300it.yaml"),
+    Row("Mask R-CNN R18-FPN (Detectron2)", SHAPES + "mask_rcnn_R18_FPN_bs8_300it.yaml"),
+]
