@@ -107,4 +107,4 @@ def test_a_row_with_missing_weights_is_named(tmp_path):
 def test_an_unknown_only_row_is_named_with_the_rows(tmp_path):
     result = compare(tmp_path, "--only", "nope", "--output-dir", "cmp")
     assert result.returncode == 2
-    assert "no row ['nope']; the rows: ['SISeg + ground-truth masks'" in result.stderr
+    assert "no row ['nope']; the rows: ['SISeg label-free + ground-truth masks'" in result.stderr

@@ -85,7 +85,7 @@ def test_the_segmenter_config_trains_and_evaluates_end_to_end_and_siseg_reads_it
     assert 0.0 <= scores["mIoU"] <= 100.0 and math.isfinite(scores["IoU-background"])
     grouped = tmp_path / "cc"
     train_net(tmp_path, "--eval-only", *TINY, "OUTPUT_DIR", str(grouped), "MODEL.WEIGHTS", "",
-              "MODEL.SISEG.SEGMENTER.D2_WEIGHTS", str(out / "model_final.pth"),
+              "MODEL.SISEG.SEGMENTER.D2_WEIGHTS", str(out / "model_final.pth"), "MODEL.SISEG.SEGMENTER.D2_CONFIG", semseg,
               config=os.path.join(REPO, "configs", "shapes", "cc_semseg_light.yaml"))
     results = json.loads((grouped / "inference" / "eval_results.json").read_text())
     assert math.isfinite(results["segm"]["AP"])

@@ -299,9 +299,11 @@ def test_command_line_works_from_any_folder_with_the_environment_root(prepared, 
     assert "train_aug: 4 images found, the full dataset has 10,582" in result.stderr
 
 
-def test_train_and_evaluate_through_train_net(prepared, train_then_evaluate):
+@pytest.mark.parametrize("config", ["configs/voc/siseg_oracle_R50_bs14_20ep.yaml",
+                                    "configs/voc/siseg_label_free_train_aug.yaml"])
+def test_train_and_evaluate_through_train_net(prepared, train_then_evaluate, config):
     layout, _ = prepared
-    results = train_then_evaluate(layout.root, "configs/voc/siseg_oracle_R50_bs14_20ep.yaml")
+    results = train_then_evaluate(layout.root, config)
     for metric in ("AP", "AP50", "AP75"):
         assert math.isfinite(results["segm"][metric]), metric
 
