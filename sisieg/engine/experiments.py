@@ -31,7 +31,7 @@ from ..visualization import save_bar_chart, save_grid, save_line_chart
 from ..visualization.prediction_panels import draw_annotations, draw_instances
 from .benchmark import flops, parameter_counts
 from .runs import load_model, train_if_needed, with_options
-from .setup import build_config
+from .setup import REPOSITORY, build_config
 from .timing import ForwardTimer
 from .trainer import Trainer, build_mapper
 
@@ -201,7 +201,7 @@ def write_report(outcomes: List[RowResult], base: str, header: str = "", floor: 
     with open(base + ".md", "w") as f:
         f.write(header + table + footer)
         f.write("\nRows (config, weights):\n\n" + "".join(
-            f"- {o.name}: `{o.config}`, `{o.weights or 'nothing learned'}`\n" for o in outcomes))
+            f"- {o.name}: `{shown_path(o.config)}`, `{shown_path(o.weights) or 'nothing learned'}`\n" for o in outcomes))
     with open(base + ".json", "w") as f:
         json.dump({o.name: {"config": o.config, "weights": o.weights, "results": o.results,
                             "params_frozen": o.params_frozen, "params_trainable": o.params_trainable,
@@ -216,6 +216,14 @@ def write_report(outcomes: List[RowResult], base: str, header: str = "", floor: 
     if outcomes and outcomes[0].pictures:
         save_pictures(outcomes, base + "_pictures.png")
     return table
+
+
+def shown_path(path: str) -> str:
+    """``path`` relative to the checkout when it lies inside it (tables read the same on
+    every machine), else as given."""
+    if path and os.path.isabs(path) and os.path.commonpath([path, str(REPOSITORY)]) == str(REPOSITORY):
+        return os.path.relpath(path, REPOSITORY)
+    return path
 
 
 PANEL_TASKS = (("AP", "segm"), ("AP touching", "segm_touching"))

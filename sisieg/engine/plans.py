@@ -10,6 +10,7 @@ and Detectron2's Mask R-CNN. Every row of the project page's tables comes from o
 from typing import Dict, List
 
 from .experiments import Row
+from .setup import REPOSITORY
 
 CC = ("MODEL.SISEG.GROUPING", "connected_components")
 ORACLE = ("MODEL.SISEG.ORACLE_HEADS", "True")
@@ -90,7 +91,7 @@ PLANS: Dict[str, List[Row]] = {
 }
 CHART_AXES = {"robustness": "noise on the perfect field (std, input pixels)"}  # x axis of a plan's chart
 
-SHAPES = "configs/shapes/"
+SHAPES = f"{REPOSITORY / 'configs' / 'shapes'}/"  # from the checkout, not the working directory
 SISEG_GT = SHAPES + "siseg_label_free.yaml"
 SEGMENTER = SHAPES + "semseg_light.yaml"
 COMPARISON_FLOOR = "connected components + ground-truth masks"
