@@ -174,3 +174,31 @@ def test_interrupted_generation_leaves_no_manifest_and_next_run_recovers(tmp_pat
     ensure_split(tmp_path, "s", 3, (64, 64), seed=0, progress=False)
     assert split_files(tmp_path, "s") == reference
     assert not list((tmp_path / "sisieg_shapes").glob("*.tmp-*"))
+
+
+def test_masks_do_not_depend_on_the_colours(monkeypatch):
+    """Painting draws after the layout, so a change of colours (generator version 2) leaves
+    every mask as it was, and mask-input results with it."""
+    from sisieg.data.synthetic import shapes
+
+    before = [shapes.draw_scene(generator.image_rng(0, "train", i), (128, 128)) for i in range(4)]
+    monkeypatch.setattr(shapes, "CLASS_COLOURS", shapes.CLASS_COLOURS[::-1].copy())
+    monkeypatch.setattr(shapes, "COLOUR_JITTER", 40.0)
+    after = [shapes.draw_scene(generator.image_rng(0, "train", i), (128, 128)) for i in range(4)]
+    for a, b in zip(before, after):
+        assert np.array_equal(a.semantic, b.semantic) and a.classes == b.classes and a.touching == b.touching
+        assert all(np.array_equal(m, n) for m, n in zip(a.masks, b.masks))
+        assert not np.array_equal(a.image, b.image)
+
+
+def test_objects_take_their_class_colour():
+    """Version 2: each object's mean colour lies near its class's colour, closer than to any
+    other class's (noise, jitter and shading average out over the object)."""
+    from sisieg.data.synthetic import shapes
+
+    for i in range(6):
+        scene = shapes.draw_scene(generator.image_rng(0, "train", i), (256, 256))
+        for mask, cls in zip(scene.masks, scene.classes):
+            mean = scene.image[mask].astype(float).mean(0)
+            distances = np.linalg.norm(shapes.CLASS_COLOURS - mean, axis=1)
+            assert distances.argmin() == cls, (i, cls, mean)
