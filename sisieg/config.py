@@ -1,4 +1,5 @@
-"""``add_sisieg_config``: every SISeg option, with the paper's values as defaults."""
+"""``add_sisieg_config``: every SISeg option, with the paper's values as defaults; and what is
+derived from them (``thing_semantic_ids``)."""
 from detectron2.config import CfgNode as CN
 
 
@@ -127,3 +128,10 @@ def add_sisieg_config(cfg):
     cfg.TEST.SISEG = CN()
     cfg.TEST.SISEG.NETWORK_ONLY_SPEED = False  # stop after the networks: times them alone, AP meaningless
     return cfg
+
+
+def thing_semantic_ids(cfg) -> list:
+    """The semantic ids of the thing classes in thing order: ``MODEL.SISEG.THING_SEMANTIC_IDS``,
+    or 1..NUM_CLASSES when it is empty."""
+    s = cfg.MODEL.SISEG
+    return list(s.THING_SEMANTIC_IDS) or list(range(1, s.NUM_CLASSES + 1))

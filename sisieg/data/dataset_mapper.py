@@ -19,6 +19,7 @@ from detectron2.data import detection_utils as utils
 from detectron2.data import DatasetCatalog
 from detectron2.data import transforms as T
 
+from ..config import thing_semantic_ids
 from ..errors import InputError
 from .composites import CompositeSettings, label_free_ids
 from .image_io import UnreadableImageError, check_input_pixels, read_image
@@ -138,7 +139,7 @@ class SISegDatasetMapper:
             **label_free_options(cfg, is_train),
             "max_input_pixels": 0 if is_train else cfg.MODEL.SISEG.INFERENCE.MAX_INPUT_PIXELS,
             "corruption": corruption_settings(cfg.INPUT.SISEG.MASK_CORRUPTION) if is_train else None,
-            "thing_ids": list(cfg.MODEL.SISEG.THING_SEMANTIC_IDS) or list(range(1, cfg.MODEL.SISEG.NUM_CLASSES + 1)),
+            "thing_ids": thing_semantic_ids(cfg),
         }
 
     def __call__(self, dataset_dict: dict) -> dict:

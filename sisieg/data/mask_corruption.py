@@ -85,14 +85,18 @@ def _erode_dilate(mask, rng, s, things, ignore_value):
     return np.where(mask == 0, grown, mask).astype(mask.dtype)
 
 
-def _ellipses(shape, rng, s, centres) -> np.ndarray:
-    """(H, W) uint8: 1 inside ellipses of random size and angle at ``centres`` (k, 2) (x, y)."""
-    canvas = np.zeros(shape, np.uint8)
-    for x, y in centres:  # at most s.count ellipses
+def _ellipses(shape, rng, s, centres, draw_value=None) -> np.ndarray:
+    """(H, W) array: ellipses of random size and angle at ``centres`` (k, 2) (x, y), painted in
+    order (later on top) with 1, or each with ``draw_value(rng)`` drawn after its shape; 0
+    elsewhere (the dtype of the values)."""
+    values = []
+    index = np.zeros(shape, np.uint8)  # k = the k-th ellipse (at most s.count of them)
+    for k, (x, y) in enumerate(centres, start=1):
         axes = rng.uniform(*s.blob_size, 2) / 2
-        cv2.ellipse(canvas, (int(x), int(y)), (max(1, int(axes[0])), max(1, int(axes[1]))),
-                    float(rng.uniform(0, 180)), 0, 360, 1, -1)
-    return canvas
+        cv2.ellipse(index, (int(x), int(y)), (max(1, int(axes[0])), max(1, int(axes[1]))),
+                    float(rng.uniform(0, 180)), 0, 360, k, -1)
+        values.append(1 if draw_value is None else draw_value(rng))
+    return np.asarray([0] + values)[index]
 
 
 def _random_points(where: np.ndarray, rng, s) -> np.ndarray:
@@ -115,11 +119,8 @@ def _blobs(mask, rng, s, things, ignore_value):
     """Ellipses of one random thing class each, painted on background pixels only."""
     if len(things) == 0:
         return mask
-    centres = _random_points(mask == 0, rng, s)
-    blobs = np.zeros(mask.shape, mask.dtype)
-    for centre in centres:  # at most s.count blobs
-        blob = _ellipses(mask.shape, rng, s, centre[None]) > 0
-        blobs[blob] = things[int(rng.integers(len(things)))]
+    blobs = _ellipses(mask.shape, rng, s, _random_points(mask == 0, rng, s),
+                      lambda r: things[int(r.integers(len(things)))])
     return np.where((mask == 0) & (blobs > 0), blobs, mask).astype(mask.dtype)
 
 

@@ -8,6 +8,7 @@ from detectron2.modeling import META_ARCH_REGISTRY, Backbone, build_backbone
 from detectron2.structures import Boxes, ImageList, Instances
 from torch import nn
 
+from ..config import thing_semantic_ids
 from ..data.image_io import check_input_pixels
 from ..data.skipped_images import FAILED
 from ..errors import ConfigError, InputError
@@ -150,7 +151,7 @@ class SISeg(nn.Module):
                 f"MODEL.SISEG.IN_FEATURES {missing} are not backbone outputs {sorted(shapes)}: "
                 f"add them to MODEL.RESNETS.OUT_FEATURES"
             )
-        thing_ids = list(s.THING_SEMANTIC_IDS) or list(range(1, s.NUM_CLASSES + 1))
+        thing_ids = thing_semantic_ids(cfg)
         if len(thing_ids) != s.NUM_CLASSES:
             raise ConfigError(
                 f"MODEL.SISEG.THING_SEMANTIC_IDS has {len(thing_ids)} ids, NUM_CLASSES is {s.NUM_CLASSES}"
