@@ -46,6 +46,7 @@ def add_sisieg_config(cfg):
     _C.DFM.LOSS_FG_WEIGHT = 1.0  # weight of L_D^fg (Eq. 9)
     _C.DFM.LOSS_BG_WEIGHT = 1.0  # weight of L_D^bg (Eq. 10)
     _C.DFM.LOSS_OFFSET_WEIGHT = 1.0  # weight of the L1 loss to true centroid offsets (instance labels)
+    _C.DFM.OFFSET_AREA_POWER = 0.0  # offset-loss pixel weight area^-p: 0 plain mean, 1 every instance equal
     _C.DFM.BIAS_MOMENTUM = 0.99  # EMA momentum of the measured mean displacement (free constant)
 
     _C.CBR = CN()
@@ -111,6 +112,7 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.COMPOSITES.MIN_AREA = 20  # ... and at least this many pixels
     cfg.INPUT.SISEG.COMPOSITES.CONTACT = [0.6, 1.0]  # centre distance / sum of radii (< 1: overlap)
     cfg.INPUT.SISEG.COMPOSITES.SCALE_RANGE = [0.75, 1.25]  # random rescale of a pasted object
+    cfg.INPUT.SISEG.COMPOSITES.PROXY_LABELS = ""  # self-training: folder of tools/proxy_labels.py's ids; "" = none
 
     cfg.SOLVER.SISEG = CN()
     cfg.SOLVER.SISEG.OPTIMIZER = "SGD"  # "SGD" (paper; SOLVER.MOMENTUM, NESTEROV) or "AdamW"

@@ -89,3 +89,27 @@ def test_the_segmenter_config_trains_and_evaluates_end_to_end_and_siseg_reads_it
               config=os.path.join(REPO, "configs", "shapes", "cc_semseg_light.yaml"))
     results = json.loads((grouped / "inference" / "eval_results.json").read_text())
     assert math.isfinite(results["segm"]["AP"])
+
+
+def test_self_training_round_writes_proxy_labels_and_trains_on_them(tmp_path):
+    out = tmp_path / "round1"
+    train_net(tmp_path, *TINY, "SOLVER.MAX_ITER", "1", "SOLVER.IMS_PER_BATCH", "2",
+              "TEST.EVAL_PERIOD", "0", "OUTPUT_DIR", str(out), "DATASETS.TEST", "()")
+    proxies = tmp_path / "proxies"
+    env = dict(os.environ, DETECTRON2_DATASETS=str(tmp_path / "datasets"))
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "proxy_labels.py"), "--config-file", CONFIG,
+         "--output", str(proxies), "--min-score", "0", "--whole", "--check", *TINY,
+         "MODEL.WEIGHTS", str(out / "model_final.pth")],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    images = sorted(p.stem for p in (tmp_path / "datasets" / "sisieg_shapes" / "tiny_train" / "images").iterdir())
+    assert sorted(p.stem for p in proxies.glob("*.png")) == images
+    summary = json.loads((proxies / "summary.json").read_text())
+    assert summary["images"] == len(images) and summary["split"] <= summary["unknown_components"]
+    assert "thing components unknown" in result.stdout
+    train_net(tmp_path, *TINY, "SOLVER.MAX_ITER", "2", "SOLVER.IMS_PER_BATCH", "2", "TEST.EVAL_PERIOD", "0",
+              "OUTPUT_DIR", str(tmp_path / "round2"), "DATASETS.TEST", "()", "MODEL.WEIGHTS", str(out / "model_final.pth"),
+              "INPUT.SISEG.COMPOSITES.PROXY_LABELS", str(proxies))
+    assert (tmp_path / "round2" / "model_final.pth").exists()

@@ -142,17 +142,19 @@ def _placement(piece: Candidate, semantic, ids, rng, contact) -> Tuple[float, fl
     return ys.mean() + distance * np.sin(angle), xs.mean() + distance * np.cos(angle)
 
 
-def label_free_ids(image, semantic, thing_ids, pool_from: Optional[Tuple[np.ndarray, np.ndarray]],
-                   rng: np.random.Generator, settings: CompositeSettings, ignore: int = 255):
+def label_free_ids(image, semantic, thing_ids, pool_from: Optional[Tuple[np.ndarray, ...]],
+                   rng: np.random.Generator, settings: CompositeSettings, ignore: int = 255, ids=None):
     """A training sample's (image, semantic, instance ids) without instance labels: the
-    isolated objects labelled; with probability ``share`` a composite, pasting candidates of
-    this image and of ``pool_from`` (another image and its semantic mask)."""
-    ids = isolated_objects(semantic, thing_ids, settings, ignore)
+    isolated objects labelled (or the known ``ids`` given, e.g. proxy labels of a self-training
+    round, sisieg/data/proxy_labels.py); with probability ``share`` a composite, pasting
+    candidates of this image and of ``pool_from`` (another image, its semantic mask and
+    optionally its known ids)."""
+    ids = isolated_objects(semantic, thing_ids, settings, ignore) if ids is None else ids
     if rng.random() >= settings.share:
         return image, semantic, ids
     pool = candidates(image, semantic, ids)
     if pool_from is not None:
-        other = isolated_objects(pool_from[1], thing_ids, settings, ignore)
+        other = pool_from[2] if len(pool_from) > 2 else isolated_objects(pool_from[1], thing_ids, settings, ignore)
         pool += candidates(pool_from[0], pool_from[1], other)
     if not pool:
         _warn_once("no isolated object to paste in an image and its donor: it trains with the "

@@ -25,6 +25,7 @@ from .composites import CompositeSettings, label_free_ids
 from .image_io import UnreadableImageError, check_input_pixels, read_image
 from .instance_ids import has_instance_labels, instance_id_map
 from .mask_corruption import CorruptionSettings, corrupt_mask, corruption_settings
+from .proxy_labels import proxy_path, read_proxy_ids
 from .rasterize import rasterize_semantic
 from .semantic_io import check_semantic_ids, read_semantic_mask
 from .skipped_images import record_skip, report_path
@@ -64,6 +65,7 @@ class SISegDatasetMapper:
         label_free_all: bool = True,
         max_input_pixels: int = 0,
         corruption: Optional[CorruptionSettings] = None,
+        proxy_labels: str = "",
     ):
         """
         Args:
@@ -92,6 +94,9 @@ class SISegDatasetMapper:
             corruption: training: also return ``input_sem_seg``, the augmented mask with
                 errors drawn on it (sisieg.data.mask_corruption), which the network sees
                 instead of ``sem_seg`` (still the targets' mask).
+            proxy_labels: label-free training: a folder of proxy instance ids (a trained
+                model's confident splits, sisieg/data/proxy_labels.py) used instead of the
+                isolated objects alone, for the image and its donors; "" = none.
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -108,6 +113,7 @@ class SISegDatasetMapper:
         self.label_free_all = label_free_all
         self.max_input_pixels = max_input_pixels
         self.corruption = corruption if corruption is not None and corruption.ops else None
+        self.proxy_labels = proxy_labels
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -177,7 +183,8 @@ class SISegDatasetMapper:
         if self._label_free(record) and sem_seg is not None:
             rng = np.random.default_rng(np.random.randint(2**31))  # seeded like the augmentations
             image, sem_seg, ids = label_free_ids(
-                image, sem_seg, self.thing_ids, self._donor(rng), rng, self.composites, self.ignore_value
+                image, sem_seg, self.thing_ids, self._donor(rng), rng, self.composites, self.ignore_value,
+                ids=self._proxy_ids(record, sem_seg),
             )
         elif self._wants_instance_ids(record):
             ids = instance_id_map(record["annotations"], *image.shape[:2])
@@ -204,7 +211,15 @@ class SISegDatasetMapper:
             image = read_image(record["file_name"], self.image_format)
         except UnreadableImageError:
             return None
-        return image, self._semantic(record, image)
+        semantic = self._semantic(record, image)
+        ids = self._proxy_ids(record, semantic)
+        return (image, semantic) if ids is None else (image, semantic, ids)
+
+    def _proxy_ids(self, record: dict, sem_seg: np.ndarray):
+        """The record's proxy instance ids (self-training), or None without PROXY_LABELS."""
+        if not self.proxy_labels:
+            return None
+        return read_proxy_ids(proxy_path(self.proxy_labels, record["file_name"]), sem_seg.shape)
 
     def _semantic(self, record: dict, image: np.ndarray):
         """The record's semantic mask (H, W), checked against its image, or None."""
@@ -245,6 +260,7 @@ def label_free_options(cfg, is_train: bool) -> dict:
         "composites": settings,
         "donors": [{k: r[k] for k in ("file_name", "sem_seg_file_name")} for r in donors],
         "label_free_all": s.SUPERVISION == "label_free",
+        "proxy_labels": c.PROXY_LABELS,
     }
 
 

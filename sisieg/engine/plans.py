@@ -88,6 +88,15 @@ PLANS: Dict[str, List[Row]] = {
         Row("instance labels instead", train=("MODEL.SISEG.SUPERVISION", "instance")),
     ],
     "robustness": robustness_plan(),
+    # real data: the COCO-format recipe on the StarDist wheel's nuclei (sisieg.data.prepare.stardist_nuclei),
+    # run with --config-file configs/coco_format/siseg_instance.yaml and its DATASETS.SISEG_COCO entries
+    "nuclei": [
+        FLOOR,
+        CEILING,
+        Row("SISeg instance labels (coco_format/siseg_instance.yaml)"),
+        Row("SISeg label-free, training json without annotations (coco_format/siseg_label_free.yaml)",
+            train=("MODEL.SISEG.SUPERVISION", "label_free", "DATASETS.TRAIN", "('stardist_nuclei_train_semantic_only',)")),
+    ],
 }
 CHART_AXES = {"robustness": "noise on the perfect field (std, input pixels)"}  # x axis of a plan's chart
 

@@ -53,8 +53,23 @@ def boundary_loss(
     return 0.5 * positive + 0.5 * _masked_mean(neg_term, neg)
 
 
-def offset_loss(displacement: torch.Tensor, targets: HeadTargets) -> torch.Tensor:
+def offset_loss(displacement: torch.Tensor, targets: HeadTargets, area_power: float = 0.0) -> torch.Tensor:
     """L1 between the field (N, 2, h, w) and the true centroid offsets of ``targets`` over the
-    instance pixels (ids > 0), averaged over the two channels; 0 when there is none."""
+    instance pixels (ids > 0), averaged over the two channels; 0 when there is none. Each
+    pixel weighs area^-``area_power`` (its instance's pixels on the head grid): 0 = a plain
+    mean, where large objects dominate; 1 = every instance weighs the same."""
     error = (displacement.float() - targets.offsets).abs().sum(1) / 2
-    return _masked_mean(error, targets.instances > 0)
+    valid = targets.instances > 0
+    if area_power == 0:
+        return _masked_mean(error, valid)
+    weight = instance_area(targets.instances).float().pow(-float(area_power)) * valid
+    return (error * weight).sum() / (weight.sum() + _EPS)
+
+
+def instance_area(instances: torch.Tensor) -> torch.Tensor:
+    """(N, h, w) long: the pixel count of each pixel's instance in ``instances`` (N, h, w) (ids
+    < 1 count as one instance per image; callers mask them)."""
+    ids = instances.clamp(min=0)
+    size = int(ids.max()) + 1 if ids.numel() else 1
+    flat = (ids + torch.arange(ids.shape[0], device=ids.device).view(-1, 1, 1) * size).reshape(-1)
+    return torch.bincount(flat, minlength=ids.shape[0] * size)[flat].view_as(ids).clamp(min=1)

@@ -58,6 +58,7 @@ class SISeg(nn.Module):
         train_pair_radius: int = 10,
         loss_weights: Dict[str, float] = None,
         bias_momentum: float = 0.99,
+        offset_area_power: float = 0.0,
         network_only: bool = False,
         max_input_pixels: int = 0,
         oracle_heads: OracleHeads = None,
@@ -87,6 +88,8 @@ class SISeg(nn.Module):
             train_pair_radius: half-disk radius of training pairs (feature pixels).
             loss_weights: weights of "loss_dfm_fg", "loss_dfm_bg", "loss_cbr", "loss_dfm_offset".
             bias_momentum: EMA momentum of the mean displacement, the field's free constant.
+            offset_area_power: the offset loss weighs a pixel area^-p (its instance's area):
+                0 a plain mean, 1 every instance alike (small objects count as much as large).
             network_only: inference stops after the networks and returns no instances: for
                 timing the networks alone (``TEST.SISEG.NETWORK_ONLY_SPEED``), never for AP.
             max_input_pixels: an inference input (after the test resize) with more pixels is
@@ -118,6 +121,7 @@ class SISeg(nn.Module):
         self.loss_weights = dict(loss_weights or {})
         self._check_something_trains()
         self.bias_momentum = bias_momentum
+        self.offset_area_power = float(offset_area_power)
         self.network_only = network_only
         self.max_input_pixels = max_input_pixels
         self.oracle_heads = oracle_heads
@@ -183,6 +187,7 @@ class SISeg(nn.Module):
                 "loss_cbr": s.CBR.LOSS_WEIGHT,
             },
             "bias_momentum": s.DFM.BIAS_MOMENTUM,
+            "offset_area_power": s.DFM.OFFSET_AREA_POWER,
             "network_only": cfg.TEST.SISEG.NETWORK_ONLY_SPEED,
             "max_input_pixels": s.INFERENCE.MAX_INPUT_PIXELS,
             "oracle_heads": OracleHeads.from_config(cfg) if s.ORACLE_HEADS else None,
@@ -256,7 +261,7 @@ class SISeg(nn.Module):
             losses["loss_cbr"] = boundary_loss(boundary_logits, pairs, self.pair_sampler, PAIR_IGNORE)
         if self.supervision != "semantic" and self._weighted("loss_dfm_offset"):
             targets = head_targets(ids.clamp(min=0), displacement.shape[-2:], self.head_stride)
-            losses["loss_dfm_offset"] = offset_loss(displacement, targets)
+            losses["loss_dfm_offset"] = offset_loss(displacement, targets, self.offset_area_power)
         self._update_bias(displacement.detach(), downsample_batch(labels, displacement.shape[-2:], self.head_stride))
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
 

@@ -206,6 +206,7 @@ def test_the_recipes_work_from_the_data_and_class_counts_alone(tree, train_then_
                                   "MODEL.SISEG.NUM_CLASSES", "2", "MODEL.SISEG.NUM_SEMANTIC_CLASSES", "3")
     for metric in ("AP", "AP50", "AP75"):
         assert math.isfinite(results["segm"][metric]), metric
+    assert "segm_touching" not in results  # no annotation flagged: no subset
 
 
 def test_label_free_trains_on_a_json_without_any_annotation(tmp_path, train_then_evaluate):
@@ -221,8 +222,13 @@ def test_label_free_trains_on_a_json_without_any_annotation(tmp_path, train_then
         Image.fromarray(mask).save(semantic / image["file_name"].replace(".jpg", ".png"))
     del bare["annotations"]
     (tmp_path / "data" / "bare_train.json").write_text(json.dumps(bare))
+    # val flags its touching instances (here: the two cats of each image): they get their own metrics
+    val = json.loads(open(files["val"][0]).read())
+    for annotation in val["annotations"]:
+        annotation["touching"] = annotation["category_id"] == 3 and not annotation["iscrowd"]
+    (tmp_path / "data" / "val_touching.json").write_text(json.dumps(val))
     entries = [["sisieg_bare_train", str(tmp_path / "data" / "bare_train.json"), files["train"][1], str(semantic)],
-               ["sisieg_bare_val", *files["val"], ""]]
+               ["sisieg_bare_val", str(tmp_path / "data" / "val_touching.json"), files["val"][1], ""]]
     results = train_then_evaluate(tmp_path, "configs/coco_format/siseg_label_free.yaml", "DATASETS.SISEG_COCO",
                                   repr(entries), "MODEL.SISEG.NUM_CLASSES", "2", "MODEL.SISEG.NUM_SEMANTIC_CLASSES", "3")
-    assert math.isfinite(results["segm"]["AP"])
+    assert math.isfinite(results["segm"]["AP"]) and math.isfinite(results["segm_touching"]["AP"])

@@ -30,6 +30,20 @@ def test_offset_loss_is_zero_exactly_at_the_targets():
     assert offset_loss(shifted, targets) == pytest.approx(1.0, abs=1e-5)  # mean over (count + 1e-5)
 
 
+def test_area_power_one_weighs_every_instance_alike():
+    ids = torch.zeros(1, 10, 10, dtype=torch.long)
+    ids[0, :8, :8] = 1  # 64 pixels
+    ids[0, 9, 8:] = 2  # 2 pixels
+    targets = head_targets(ids, (10, 10), 1)
+    error = targets.offsets.clone()
+    error[:, :, 9, 8:] += 4.0  # the small instance 4 px off, the large one exact
+    plain = offset_loss(error, targets)
+    assert plain == pytest.approx(4.0 * 2 / 66, rel=1e-4)  # a pixel mean: the large object dominates
+    assert offset_loss(error, targets, area_power=1.0) == pytest.approx(2.0, rel=1e-4)  # mean of 0 and 4
+    half = (4.0 * 2 * 2 ** -0.5) / (64 * 64 ** -0.5 + 2 * 2 ** -0.5)
+    assert offset_loss(error, targets, area_power=0.5) == pytest.approx(half, rel=1e-4)
+
+
 def two_touching(instance_ids: bool):
     sem = torch.zeros(128, 128, dtype=torch.long)
     sem[32:96, 16:64] = 1

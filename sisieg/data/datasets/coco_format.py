@@ -5,14 +5,16 @@ folder and a folder of semantic PNGs named like the images (``<stem>.png``, proj
 or ``""`` when there is none; the mapper then paints the semantic masks from the instance
 annotations (``sisieg.data.rasterize``). Relative paths are under ``$DETECTRON2_DATASETS``.
 Registering the same name again with the same files is a no-op; with other files, an error.
-Class names and the id map come from the json when the dataset is loaded.
+Class names and the id map come from the json when the dataset is loaded. Annotations with
+``"touching": true`` (a same-class neighbour shares their boundary) are also scored apart
+(``segm_touching``), as on the embedded data.
 """
 import os
 
 from detectron2.data import DatasetCatalog, MetadataCatalog
 
 from ..dataset_root import dataset_root
-from .coco_semantic import IGNORE_LABEL, load_coco_semantic
+from .coco_semantic import IGNORE_LABEL, TOUCHING_FLAG, load_coco_semantic
 
 
 def register_coco_format(name: str, json_file: str, image_root: str, sem_seg_root: str = None):
@@ -28,7 +30,8 @@ def register_coco_format(name: str, json_file: str, image_root: str, sem_seg_roo
         return load_coco_semantic(json_file, image_root, files["sem_seg_root"], name)
 
     DatasetCatalog.register(name, load)
-    MetadataCatalog.get(name).set(evaluator_type="coco", ignore_label=IGNORE_LABEL, **files)
+    # Annotations flagged ``touching: true`` (if any) get their own metrics (segm_touching).
+    MetadataCatalog.get(name).set(evaluator_type="coco", ignore_label=IGNORE_LABEL, touching_flag=TOUCHING_FLAG, **files)
 
 
 def register_coco_format_entries(entries, root: str = None) -> list:

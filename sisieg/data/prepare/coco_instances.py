@@ -1,4 +1,7 @@
-"""From per-pixel instance ids to COCO annotations (compressed RLE), shared by the scripts."""
+"""From per-pixel instance ids to COCO annotations (compressed RLE) and their ``touching`` flags,
+shared by the prepare scripts and the synthetic generator."""
+from typing import List
+
 import numpy as np
 import pycocotools.mask as mask_util
 
@@ -30,3 +33,18 @@ def pair_counts(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     maps of equal shape, e.g. instance ids and class ids); one vectorised bincount."""
     pairs = first.astype(np.int64).ravel() * 256 + second.astype(np.int64).ravel()
     return np.bincount(pairs, minlength=256 * 256).reshape(256, 256)
+
+
+def touching_flags(labels: np.ndarray, classes) -> List[bool]:
+    """For each instance 1..n of the label map ``labels`` (0 = none; ``classes`` the 0-based
+    class of each), whether it is 4-adjacent to an instance of its class: from the pairs of
+    neighbouring pixels, not from a mask per pair of instances."""
+    class_of = np.concatenate([[-1], np.asarray(classes, np.int64)])[labels]
+    flags = np.zeros(len(classes) + 1, bool)
+    for axis in (0, 1):  # vertical, then horizontal neighbours
+        a, b = np.moveaxis(labels, axis, 0)[1:], np.moveaxis(labels, axis, 0)[:-1]
+        ca, cb = np.moveaxis(class_of, axis, 0)[1:], np.moveaxis(class_of, axis, 0)[:-1]
+        contact = (a != b) & (a > 0) & (b > 0) & (ca == cb)
+        flags[a[contact]] = True
+        flags[b[contact]] = True
+    return flags[1:].tolist()

