@@ -137,7 +137,8 @@ def main(argv=None) -> dict:
         print(json.dumps(entries()))
         return {}
     root = resolve_root(args.root)
-    if (root / FOLDER / "val.json").is_file() and not args.force:
+    written = [root / FOLDER / f"{name}.json" for name in ("train", "val", "train_semantic_only")]
+    if all(path.is_file() for path in written) and not args.force:  # the json files come last
         logger.info("%s exists: kept (--force rewrites it)", root / FOLDER)
         return {}
     with tempfile.TemporaryDirectory() as tmp:
