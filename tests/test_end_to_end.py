@@ -113,3 +113,21 @@ def test_self_training_round_writes_proxy_labels_and_trains_on_them(tmp_path):
               "OUTPUT_DIR", str(tmp_path / "round2"), "DATASETS.TEST", "()", "MODEL.WEIGHTS", str(out / "model_final.pth"),
               "INPUT.SISEG.COMPOSITES.PROXY_LABELS", str(proxies))
     assert (tmp_path / "round2" / "model_final.pth").exists()
+
+
+def test_candidate_filter_report_counts_fall_as_the_threshold_rises(tmp_path):
+    env = dict(os.environ, DETECTRON2_DATASETS=str(tmp_path / "datasets"))
+    result = subprocess.run(
+        [sys.executable, os.path.join(REPO, "tools", "candidate_filter.py"), "--config-file", CONFIG,
+         "--min-solidity", "0.5,0.9,0.99", *TINY],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split("|")[1:-1] for line in result.stdout.splitlines() if line.startswith("| 0.")]
+    assert [r[0].strip() for r in rows] == ["0.5", "0.9", "0.99"]
+    components = {int(r[1]) for r in rows}
+    labelled = [int(r[2].split()[0]) for r in rows]
+    merged = [int(r[3].split()[0]) for r in rows]
+    assert len(components) == 1 and labelled[0] <= components.pop()
+    assert labelled == sorted(labelled, reverse=True) and merged == sorted(merged, reverse=True)
+    assert all(m <= n for m, n in zip(merged, labelled))
