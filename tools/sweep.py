@@ -5,6 +5,9 @@
     python tools/sweep.py --plan inference     # inference-side ablations, no retraining
     python tools/sweep.py --plan recipe        # the learning recipe's ablations
     python tools/sweep.py --plan robustness    # the perfect heads under noise, old vs new grouping
+    python tools/sweep.py --plan nuclei --config-file configs/coco_format/siseg_instance.yaml \\
+        DATASETS.SISEG_COCO "$(python -m sisieg.data.prepare.stardist_nuclei --print-entries)"
+                                               # real nuclei: floor, ceiling, instance and label-free recipes
 
 Trainings are reused when their model_final.pth exists (``--retrain`` to redo them). The
 table goes to ``<OUTPUT_DIR>/sweep_<plan>.md`` (and ``.json``; ``.png`` for a plan that sweeps
