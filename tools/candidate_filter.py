@@ -19,8 +19,7 @@ from detectron2.data import DatasetCatalog
 from tqdm import tqdm
 
 from sisieg.config import thing_semantic_ids
-from sisieg.data.composites import isolated_objects
-from sisieg.data.dataset_mapper import label_free_options
+from sisieg.data.composites import LABEL_FREE_SUPERVISIONS, composite_settings, isolated_objects
 from sisieg.data.instance_ids import instance_id_map
 from sisieg.data.semantic_io import read_semantic_mask
 from sisieg.engine import build_config
@@ -51,20 +50,20 @@ def main():
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides")
     args = parser.parse_args()
     cfg = build_config(args.config_file, args.opts)
-    settings = label_free_options(cfg.clone(), True).get("composites")
-    if settings is None:
+    settings = composite_settings(cfg.INPUT.SISEG.COMPOSITES)
+    if cfg.MODEL.SISEG.SUPERVISION not in LABEL_FREE_SUPERVISIONS:
         raise ConfigError("the candidate filter is label-free training's: use MODEL.SISEG.SUPERVISION label_free")
     records = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name)]
     if not all(r.get("annotations") for r in records if "sem_seg_file_name" in r):
         raise ConfigError("this report needs the training split's instance annotations (to count merged pairs)")
+    thing_ids, ignore = thing_semantic_ids(cfg), cfg.MODEL.SISEG.IGNORE_VALUE
     totals = {t: np.zeros(4, np.int64) for t in args.min_solidity}  # components, labelled, merged, instances
     for record in tqdm(records, desc="candidate filter"):
-        semantic = read_semantic_mask(record["sem_seg_file_name"], cfg.MODEL.SISEG.NUM_SEMANTIC_CLASSES,
-                                      cfg.MODEL.SISEG.IGNORE_VALUE)
+        semantic = read_semantic_mask(record["sem_seg_file_name"], cfg.MODEL.SISEG.NUM_SEMANTIC_CLASSES, ignore)
         truth = instance_id_map(record["annotations"], *semantic.shape).astype(np.int64)
-        everything = isolated_objects(semantic, thing_semantic_ids(cfg), replace(settings, min_solidity=0.0, min_area=0))
+        everything = isolated_objects(semantic, thing_ids, replace(settings, min_solidity=0.0, min_area=0), ignore)
         for threshold in args.min_solidity:
-            ids = isolated_objects(semantic, thing_semantic_ids(cfg), replace(settings, min_solidity=threshold))
+            ids = isolated_objects(semantic, thing_ids, replace(settings, min_solidity=threshold), ignore)
             held = objects_per_component(ids, truth)
             totals[threshold] += [int(everything.max(initial=0)), held.size, int((held > 1).sum()), len(record["annotations"])]
     print(f"{len(records)} training images; a component is labelled when solidity >= threshold and area >= {settings.min_area}")

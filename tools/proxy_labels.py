@@ -23,9 +23,10 @@ import torch
 from detectron2.data import DatasetCatalog
 from tqdm import tqdm
 
-from sisieg.data.composites import isolated_objects
-from sisieg.data.dataset_mapper import SISegDatasetMapper, label_free_options
-from sisieg.data.instance_ids import annotation_mask
+from sisieg.config import thing_semantic_ids
+from sisieg.data.composites import LABEL_FREE_SUPERVISIONS, composite_settings, isolated_objects
+from sisieg.data.dataset_mapper import SISegDatasetMapper
+from sisieg.data.instance_ids import instance_id_map
 from sisieg.data.proxy_labels import proxy_ids, proxy_path, write_proxy_ids
 from sisieg.engine import build_config
 from sisieg.engine.runs import load_model
@@ -48,9 +49,7 @@ def matched_share(ids: np.ndarray, first_new: int, annotations, shape) -> tuple:
     new = np.unique(ids[ids >= first_new])
     if new.size == 0 or not annotations:
         return 0, int(new.size)
-    truth = np.zeros(shape, np.int64)
-    for k, annotation in enumerate(annotations, start=1):  # a loop over objects (report only)
-        truth[annotation_mask(annotation, *shape)] = k
+    truth = instance_id_map(annotations, *shape).astype(np.int64).clip(min=0)  # crowds: no instance
     inside = ids >= first_new
     pairs = np.bincount((ids[inside] - first_new) * (len(annotations) + 1) + truth[inside],
                         minlength=(int(new.max()) - first_new + 1) * (len(annotations) + 1))
@@ -73,12 +72,12 @@ def main():
     cfg = build_config(args.config_file, args.opts)
     if cfg.MODEL.SISEG.ORACLE_HEADS or not cfg.MODEL.WEIGHTS:
         raise ConfigError("proxy labels come from a trained model: give MODEL.WEIGHTS, without ORACLE_HEADS")
-    settings = label_free_options(cfg.clone(), True).get("composites")
-    if settings is None:
+    if cfg.MODEL.SISEG.SUPERVISION not in LABEL_FREE_SUPERVISIONS:
         raise ConfigError("proxy labels are for label-free training: use MODEL.SISEG.SUPERVISION label_free")
+    settings = composite_settings(cfg.INPUT.SISEG.COMPOSITES)
     model = load_model(cfg, cfg.MODEL.WEIGHTS)
     mapper = SISegDatasetMapper(cfg, is_train=False)
-    thing_ids = mapper.thing_ids
+    thing_ids, ignore = thing_semantic_ids(cfg), cfg.MODEL.SISEG.IGNORE_VALUE
     totals = {"images": 0, "unknown_components": 0, "split": 0, "new_instances": 0, "matched": 0, "checked": 0}
     records = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name)]
     for record in tqdm(records, desc="proxy labels"):
@@ -87,9 +86,9 @@ def main():
         with torch.no_grad():
             instances = model([inputs])[0]["instances"].to("cpu")
         semantic = inputs["sem_seg"].numpy()
-        isolated = isolated_objects(semantic, thing_ids, settings, cfg.MODEL.SISEG.IGNORE_VALUE)
+        isolated = isolated_objects(semantic, thing_ids, settings, ignore)
         ids, counts = proxy_ids(isolated, semantic, predicted_labels(instances), instances.scores.numpy(),
-                                args.min_score, settings.min_area, args.whole)
+                                args.min_score, settings.min_area, args.whole, ignore)
         write_proxy_ids(proxy_path(args.output, record["file_name"]), ids)
         totals["images"] += 1
         for key, value in counts._asdict().items():

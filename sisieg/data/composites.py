@@ -20,6 +20,7 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 UNKNOWN = -1  # instance id of thing pixels whose instance is not known
+LABEL_FREE_SUPERVISIONS = ("label_free", "mixed")  # MODEL.SISEG.SUPERVISION values that use composites
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class CompositeSettings:
     min_area: int = 20
     contact: Tuple[float, float] = (0.6, 1.0)
     scale_range: Tuple[float, float] = (0.75, 1.25)
+
+
+def composite_settings(node) -> CompositeSettings:
+    """Settings from ``INPUT.SISEG.COMPOSITES``."""
+    return CompositeSettings(node.SHARE, node.PASTES, node.PASTES_PER_OBJECT, node.MIN_SOLIDITY, node.MIN_AREA,
+                             tuple(node.CONTACT), tuple(node.SCALE_RANGE))
 
 
 class Candidate(NamedTuple):
@@ -142,20 +149,22 @@ def _placement(piece: Candidate, semantic, ids, rng, contact) -> Tuple[float, fl
     return ys.mean() + distance * np.sin(angle), xs.mean() + distance * np.cos(angle)
 
 
-def label_free_ids(image, semantic, thing_ids, pool_from: Optional[Tuple[np.ndarray, ...]],
+def label_free_ids(image, semantic, thing_ids, pool_from: Optional[Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]],
                    rng: np.random.Generator, settings: CompositeSettings, ignore: int = 255, ids=None):
     """A training sample's (image, semantic, instance ids) without instance labels: the
     isolated objects labelled (or the known ``ids`` given, e.g. proxy labels of a self-training
     round, sisieg/data/proxy_labels.py); with probability ``share`` a composite, pasting
-    candidates of this image and of ``pool_from`` (another image, its semantic mask and
-    optionally its known ids)."""
+    candidates of this image and of ``pool_from`` (another image, its semantic mask and its
+    known ids, or None: its isolated objects)."""
     ids = isolated_objects(semantic, thing_ids, settings, ignore) if ids is None else ids
     if rng.random() >= settings.share:
         return image, semantic, ids
     pool = candidates(image, semantic, ids)
     if pool_from is not None:
-        other = pool_from[2] if len(pool_from) > 2 else isolated_objects(pool_from[1], thing_ids, settings, ignore)
-        pool += candidates(pool_from[0], pool_from[1], other)
+        donor_image, donor_semantic, donor_ids = pool_from
+        if donor_ids is None:
+            donor_ids = isolated_objects(donor_semantic, thing_ids, settings, ignore)
+        pool += candidates(donor_image, donor_semantic, donor_ids)
     if not pool:
         _warn_once("no isolated object to paste in an image and its donor: it trains with the "
                    "instance ids of its isolated objects only (none here; lower "

@@ -21,7 +21,7 @@ from detectron2.data import transforms as T
 
 from ..config import thing_semantic_ids
 from ..errors import InputError
-from .composites import CompositeSettings, label_free_ids
+from .composites import LABEL_FREE_SUPERVISIONS, CompositeSettings, composite_settings, label_free_ids
 from .image_io import UnreadableImageError, check_input_pixels, read_image
 from .instance_ids import has_instance_labels, instance_id_map
 from .mask_corruption import CorruptionSettings, corrupt_mask, corruption_settings
@@ -203,7 +203,7 @@ class SISegDatasetMapper:
         return self.label_free_all or not has_instance_labels(record, self.instance_label_fraction)
 
     def _donor(self, rng: np.random.Generator):
-        """(image, semantic mask) of a random other training image, or None."""
+        """(image, semantic mask, proxy ids or None) of a random other training image, or None."""
         if not self.donors:
             return None
         record = self.donors[int(rng.integers(len(self.donors)))]
@@ -212,8 +212,7 @@ class SISegDatasetMapper:
         except UnreadableImageError:
             return None
         semantic = self._semantic(record, image)
-        ids = self._proxy_ids(record, semantic)
-        return (image, semantic) if ids is None else (image, semantic, ids)
+        return image, semantic, self._proxy_ids(record, semantic)
 
     def _proxy_ids(self, record: dict, sem_seg: np.ndarray):
         """The record's proxy instance ids (self-training), or None without PROXY_LABELS."""
@@ -250,11 +249,10 @@ def label_free_options(cfg, is_train: bool) -> dict:
     with ``MODEL.SISEG.SUPERVISION label_free`` (every image) or ``mixed`` (the images without
     instance labels); none otherwise."""
     s = cfg.MODEL.SISEG
-    if not is_train or s.SUPERVISION not in ("label_free", "mixed"):
+    if not is_train or s.SUPERVISION not in LABEL_FREE_SUPERVISIONS:
         return {}
     c = cfg.INPUT.SISEG.COMPOSITES
-    settings = CompositeSettings(c.SHARE, c.PASTES, c.PASTES_PER_OBJECT, c.MIN_SOLIDITY, c.MIN_AREA,
-                                 tuple(c.CONTACT), tuple(c.SCALE_RANGE))
+    settings = composite_settings(c)
     donors = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name) if "sem_seg_file_name" in r]
     return {
         "composites": settings,

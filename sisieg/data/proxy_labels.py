@@ -36,13 +36,14 @@ class ProxyCounts(NamedTuple):
 
 
 def proxy_ids(ids: np.ndarray, semantic: np.ndarray, predicted: np.ndarray, scores: np.ndarray,
-              min_score: float, min_area: int, whole: bool = False):
+              min_score: float, min_area: int, whole: bool = False, ignore: int = 255):
     """(new ids (H, W) int32, ProxyCounts): ``ids`` (isolated objects, UNKNOWN elsewhere on
     things) with each unknown component (4-connected, one class) that the model's instances
     ``predicted`` (H, W; 0 none, k = instance k with score ``scores[k - 1]``) cut into at least
     two pieces of ``min_area`` pixels, every piece scoring ``min_score`` or more, labelled
-    with those pieces; with ``whole``, also each one the model keeps as one confident instance."""
-    unknown = (ids == UNKNOWN) & (semantic != 255) & (semantic > 0)
+    with those pieces; with ``whole``, also each one the model keeps as one confident instance.
+    Pixels labelled ``ignore`` in ``semantic`` stay unknown."""
+    unknown = (ids == UNKNOWN) & (semantic != ignore) & (semantic > 0)
     code = np.where(unknown, semantic.astype(np.int64), 0)
     components = _components_per_class(code)
     num_components = int(components.max(initial=0))

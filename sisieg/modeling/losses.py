@@ -2,7 +2,7 @@
 import torch
 
 from .pair_sampling import PairSampler, pair_affinity, pair_labels
-from .targets import HeadTargets
+from .targets import HeadTargets, batch_keys
 
 _EPS = 1e-5
 
@@ -69,7 +69,5 @@ def offset_loss(displacement: torch.Tensor, targets: HeadTargets, area_power: fl
 def instance_area(instances: torch.Tensor) -> torch.Tensor:
     """(N, h, w) long: the pixel count of each pixel's instance in ``instances`` (N, h, w) (ids
     < 1 count as one instance per image; callers mask them)."""
-    ids = instances.clamp(min=0)
-    size = int(ids.max()) + 1 if ids.numel() else 1
-    flat = (ids + torch.arange(ids.shape[0], device=ids.device).view(-1, 1, 1) * size).reshape(-1)
-    return torch.bincount(flat, minlength=ids.shape[0] * size)[flat].view_as(ids).clamp(min=1)
+    keys, size = batch_keys(instances)
+    return torch.bincount(keys, minlength=instances.shape[0] * size)[keys].view_as(instances).clamp(min=1)

@@ -23,13 +23,22 @@ class HeadTargets(NamedTuple):
     boundary: torch.Tensor  # (N, h, w) float: 1 where a 4-neighbour has another id
 
 
+def batch_keys(instances: torch.Tensor):
+    """``(keys, size)``: for ids ``instances`` (N, ...) (ids < 1 count as 0), each pixel's
+    id + image index x size, flattened, where size = largest id + 1: one key per (image, id),
+    so one bincount / index_add gives per-instance sums over the whole batch."""
+    ids = instances.clamp(min=0)
+    size = int(ids.max()) + 1 if ids.numel() else 1
+    offset = torch.arange(ids.shape[0], device=ids.device).view(-1, *([1] * (ids.dim() - 1))) * size
+    return (ids + offset).reshape(-1), size
+
+
 def centroids(instances: torch.Tensor) -> torch.Tensor:
     """(N, M + 1, 2) float centroids (y, x) of ids 0..M of ``instances`` (N, H, W) (ids < 1:
     none; their rows and those of absent ids are 0), input pixel coordinates."""
     batch, height, width = instances.shape
     ids = instances.clamp(min=0)
-    size = int(ids.max()) + 1 if ids.numel() else 1
-    flat = (ids + torch.arange(batch, device=ids.device).view(-1, 1, 1) * size).reshape(-1)
+    flat, size = batch_keys(ids)
     ys = torch.arange(height, device=ids.device, dtype=torch.float32).view(1, -1, 1).expand_as(ids)
     xs = torch.arange(width, device=ids.device, dtype=torch.float32).view(1, 1, -1).expand_as(ids)
     coords = torch.stack([ys.reshape(-1), xs.reshape(-1)], dim=1)
