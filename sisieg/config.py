@@ -47,6 +47,8 @@ def add_sisieg_config(cfg):
     _C.DFM.LOSS_BG_WEIGHT = 1.0  # weight of L_D^bg (Eq. 10)
     _C.DFM.LOSS_OFFSET_WEIGHT = 1.0  # weight of the L1 loss to true centroid offsets (instance labels)
     _C.DFM.OFFSET_AREA_POWER = 0.0  # offset-loss pixel weight area^-p: 0 plain mean, 1 every instance equal
+    _C.DFM.OFFSET_CONTACT_WEIGHT = 0.0  # offset-loss pixels near another instance weigh 1 + this; 0 = off
+    _C.DFM.OFFSET_CONTACT_RADIUS = 4  # ... "near": within this many head pixels (square window)
     _C.DFM.BIAS_MOMENTUM = 0.99  # EMA momentum of the measured mean displacement (free constant)
 
     _C.CBR = CN()
@@ -73,6 +75,7 @@ def add_sisieg_config(cfg):
     _C.VOTES.MERGE_RADIUS = 1.0  # pieces of one class whose centres agree this well (input px) join; 0 = never
 
     _C.INFERENCE = CN()
+    _C.INFERENCE.FIELD_AUGMENTATIONS = 1  # heads averaged over 1 / 2 / 4 / 8 flips and transposes of the input
     _C.INFERENCE.REFINE_ITERS = 99  # GROUPING "irnet": displacement refinement iterations (Eq. 11)
     _C.INFERENCE.CENTROID_THRESHOLD = 2.5  # "irnet": |D| below this (feature pixels) marks centroid regions (IRNet)
     _C.INFERENCE.CENTROID_RELATIVE_THRESHOLD = 0.3  # x object radius sqrt(area/pi), capped by the above; 0 = off
@@ -126,6 +129,8 @@ def add_sisieg_config(cfg):
 
     # The segmenters trained here (Detectron2's SemanticSegmentor, HardPixelSemSegFPNHead):
     cfg.MODEL.SEM_SEG_HEAD.LOSS_TOP_K = 1.0  # share of the hardest pixels the loss averages (1.0 = all)
+    cfg.MODEL.SEM_SEG_HEAD.FINE_FEATURE = "input"  # FineSemSegFPNHead: the stride-1 backbone output it refines with
+    cfg.MODEL.SEM_SEG_HEAD.FINE_CHANNELS = 16  # ... width of its full-resolution layers
 
     cfg.TEST.SISEG = CN()
     cfg.TEST.SISEG.NETWORK_ONLY_SPEED = False  # stop after the networks: times them alone, AP meaningless

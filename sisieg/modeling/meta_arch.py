@@ -12,6 +12,7 @@ from ..config import thing_semantic_ids
 from ..data.image_io import check_input_pixels
 from ..data.skipped_images import FAILED
 from ..errors import ConfigError, InputError
+from .field_augmentation import averaged_heads, check_count
 from .heads import build_cbr_head, build_dfm_head
 from .input_encoding import InputEncoder
 from .postprocessing import InstanceInference
@@ -58,7 +59,8 @@ class SISeg(nn.Module):
         train_pair_radius: int = 10,
         loss_weights: Dict[str, float] = None,
         bias_momentum: float = 0.99,
-        offset_area_power: float = 0.0,
+        offset_weighting: Dict[str, float] = None,
+        field_augmentations: int = 1,
         network_only: bool = False,
         max_input_pixels: int = 0,
         oracle_heads: OracleHeads = None,
@@ -88,8 +90,10 @@ class SISeg(nn.Module):
             train_pair_radius: half-disk radius of training pairs (feature pixels).
             loss_weights: weights of "loss_dfm_fg", "loss_dfm_bg", "loss_cbr", "loss_dfm_offset".
             bias_momentum: EMA momentum of the mean displacement, the field's free constant.
-            offset_area_power: the offset loss weighs a pixel area^-p (its instance's area):
-                0 a plain mean, 1 every instance alike (small objects count as much as large).
+            offset_weighting: keyword arguments of ``offset_loss`` that weigh its pixels
+                (``area_power``, ``contact_weight``, ``contact_radius``); none: a plain mean.
+            field_augmentations: test-time symmetries of the input whose heads are averaged
+                (1 none, 2 / 4 / 8 flips and transposes; sisieg/modeling/field_augmentation.py).
             network_only: inference stops after the networks and returns no instances: for
                 timing the networks alone (``TEST.SISEG.NETWORK_ONLY_SPEED``), never for AP.
             max_input_pixels: an inference input (after the test resize) with more pixels is
@@ -121,7 +125,8 @@ class SISeg(nn.Module):
         self.loss_weights = dict(loss_weights or {})
         self._check_something_trains()
         self.bias_momentum = bias_momentum
-        self.offset_area_power = float(offset_area_power)
+        self.offset_weighting = dict(offset_weighting or {})
+        self.field_augmentations = check_count(field_augmentations)
         self.network_only = network_only
         self.max_input_pixels = max_input_pixels
         self.oracle_heads = oracle_heads
@@ -187,7 +192,12 @@ class SISeg(nn.Module):
                 "loss_cbr": s.CBR.LOSS_WEIGHT,
             },
             "bias_momentum": s.DFM.BIAS_MOMENTUM,
-            "offset_area_power": s.DFM.OFFSET_AREA_POWER,
+            "offset_weighting": {
+                "area_power": s.DFM.OFFSET_AREA_POWER,
+                "contact_weight": s.DFM.OFFSET_CONTACT_WEIGHT,
+                "contact_radius": s.DFM.OFFSET_CONTACT_RADIUS,
+            },
+            "field_augmentations": s.INFERENCE.FIELD_AUGMENTATIONS,
             "network_only": cfg.TEST.SISEG.NETWORK_ONLY_SPEED,
             "max_input_pixels": s.INFERENCE.MAX_INPUT_PIXELS,
             "oracle_heads": OracleHeads.from_config(cfg) if s.ORACLE_HEADS else None,
@@ -220,10 +230,17 @@ class SISeg(nn.Module):
     def _heads(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
         """Backbone + DFM + CBR on the padded batch: displacement (N, 2, H/s, W/s), boundary
         logits (N, 1, H/t, W/t), each at its head's stride."""
+        return self._network(*self._padded_inputs(batched_inputs, semantic))
+
+    def _padded_inputs(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
+        """(images (N, 3, H, W) float or None when the input encoder does not read them, masks
+        (N, H, W) long), padded to the backbone's size divisibility."""
         images = None
         if self.input_encoder.uses_image:
             images = self._batch([x["image"].float() for x in batched_inputs], 0.0)
-        labels = self._batch(semantic, self.ignore_value).long()
+        return images, self._batch(semantic, self.ignore_value).long()
+
+    def _network(self, images: torch.Tensor, labels: torch.Tensor):
         x = self.input_encoder(images, labels)
         with torch.set_grad_enabled(self.training and not self.freeze_backbone):
             features = self.backbone(x)
@@ -261,7 +278,7 @@ class SISeg(nn.Module):
             losses["loss_cbr"] = boundary_loss(boundary_logits, pairs, self.pair_sampler, PAIR_IGNORE)
         if self.supervision != "semantic" and self._weighted("loss_dfm_offset"):
             targets = head_targets(ids.clamp(min=0), displacement.shape[-2:], self.head_stride)
-            losses["loss_dfm_offset"] = offset_loss(displacement, targets, self.offset_area_power)
+            losses["loss_dfm_offset"] = offset_loss(displacement, targets, **self.offset_weighting)
         self._update_bias(displacement.detach(), downsample_batch(labels, displacement.shape[-2:], self.head_stride))
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
 
@@ -384,10 +401,16 @@ class SISeg(nn.Module):
             size = self._batch(semantic, self.ignore_value).shape[-2:]
             head_size = (size[0] // self.head_stride, size[1] // self.head_stride)
             return self.oracle_heads(batched_inputs, head_size, self.head_stride, self.device)
-        displacement, boundary_logits = self._heads(batched_inputs, semantic)
-        displacement = displacement - self.displacement_bias.view(1, 2, 1, 1)
+        displacement, boundary_logits = averaged_heads(
+            self._debiased_network, self._padded_inputs(batched_inputs, semantic), self.field_augmentations
+        )
         boundary = resize_to(boundary_logits, displacement.shape[-2:]).sigmoid()[:, 0]
         return displacement, boundary
+
+    def _debiased_network(self, images: torch.Tensor, labels: torch.Tensor):
+        """The heads with the field's bias removed (before any averaging: it turns with the field)."""
+        displacement, boundary_logits = self._network(images, labels)
+        return displacement - self.displacement_bias.view(1, 2, 1, 1), boundary_logits
 
     def _check_input_size(self, record: dict):
         height, width = record["image"].shape[-2:]

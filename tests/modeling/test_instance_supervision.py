@@ -10,7 +10,7 @@ from sisieg.data.instance_ids import has_instance_labels
 from sisieg.engine import build_config
 from sisieg.errors import ConfigError, InputError
 from sisieg.modeling.postprocessing import InstanceInference
-from sisieg.modeling.losses import offset_loss
+from sisieg.modeling.losses import contact_band, offset_loss
 from sisieg.modeling.targets import head_targets
 from sisieg.modeling.meta_arch import PAIR_IGNORE
 
@@ -42,6 +42,33 @@ def test_area_power_one_weighs_every_instance_alike():
     assert offset_loss(error, targets, area_power=1.0) == pytest.approx(2.0, rel=1e-4)  # mean of 0 and 4
     half = (4.0 * 2 * 2 ** -0.5) / (64 * 64 ** -0.5 + 2 * 2 ** -0.5)
     assert offset_loss(error, targets, area_power=0.5) == pytest.approx(half, rel=1e-4)
+
+
+def test_contact_band_marks_pixels_near_another_instance_only():
+    ids = torch.zeros(1, 8, 12, dtype=torch.long)
+    ids[0, 1:7, 1:5] = 1
+    ids[0, 1:7, 5:8] = 2  # touches 1 along column 4 | 5
+    ids[0, 1:7, 10:12] = 3  # two background columns from 2
+    ids[0, 0, 0] = -1  # unknown pixels are no instance
+    band = contact_band(ids, 1)
+    expected = torch.zeros(8, 12)
+    expected[1:7, 4:6] = 1  # within one pixel of the other instance, on both sides
+    assert torch.equal(band[0], expected)
+    wide = contact_band(ids, 2)
+    assert wide[0, 1:7, 3:8].eq(1).all() and wide[0, 1:7, 10].eq(1).all()  # 7 | 10 are 3 apart
+    assert wide[0, 1:7, 11].eq(0).all() and wide[0, :, :3].eq(0).all()
+
+
+def test_contact_weight_scales_the_error_near_contacts():
+    ids = torch.zeros(1, 6, 10, dtype=torch.long)
+    ids[0, :, :5] = 1
+    ids[0, :, 5:] = 2
+    targets = head_targets(ids, (6, 10), 1)
+    error = targets.offsets.clone()
+    error[:, :, :, 4:6] += 2.0  # 2 px off on the contact columns only (12 of 60 pixels)
+    assert offset_loss(error, targets) == pytest.approx(2.0 * 12 / 60, rel=1e-4)
+    weighted = offset_loss(error, targets, contact_weight=3.0, contact_radius=1)
+    assert weighted == pytest.approx(2.0 * 12 * 4 / (48 + 12 * 4), rel=1e-4)
 
 
 def two_touching(instance_ids: bool):

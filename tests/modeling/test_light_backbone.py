@@ -33,3 +33,12 @@ def test_it_is_several_times_smaller_than_resnet18_and_trains_in_the_model():
 def test_bad_widths_or_blocks_are_a_config_error(key, value):
     with pytest.raises(ConfigError, match="LIGHT_BACKBONE"):
         build_model(build_config(CONFIG, [key, value]))
+
+
+def test_the_input_itself_is_a_stride_one_feature_when_asked_for():
+    cfg = build_config(CONFIG, ["MODEL.RESNETS.OUT_FEATURES", '["input", "res3"]'])
+    backbone = build_backbone(cfg, ShapeSpec(channels=3))
+    x = torch.randn(1, 3, 32, 64)
+    features = backbone(x)
+    assert torch.equal(features["input"], x) and features["res3"].shape[-2:] == (4, 8)
+    assert (backbone.output_shape()["input"].stride, backbone.size_divisibility) == (1, 8)

@@ -327,3 +327,33 @@ def test_hard_pixel_cross_entropy_averages_the_hardest_share_of_the_labelled_pix
 def test_a_loss_share_outside_zero_to_one_is_a_config_error():
     with pytest.raises(ConfigError, match="LOSS_TOP_K must be in"):
         build_model(build_config(SEMSEG_CONFIG, ["MODEL.SEM_SEG_HEAD.LOSS_TOP_K", "0.0"]))
+
+
+FINE_HEAD = ["MODEL.SEM_SEG_HEAD.NAME", "FineSemSegFPNHead",
+             "MODEL.RESNETS.OUT_FEATURES", '["input", "res2", "res3", "res4", "res5"]']
+
+
+def test_the_fine_head_predicts_at_full_resolution_from_the_image():
+    torch.manual_seed(0)
+    model = build_model(build_config(SEMSEG_CONFIG, FINE_HEAD)).eval()
+    with torch.no_grad():  # the stride-4 context off: what is left is the full-resolution path
+        model.sem_seg_head.narrow[0].weight.zero_()
+        model.sem_seg_head.narrow[0].bias.zero_()
+    image = torch.full((3, 64, 64), 128, dtype=torch.uint8)
+    changed = image.clone()
+    changed[:, 33, 21] = 255  # one pixel
+    with torch.no_grad():
+        before, after = (model([{"image": x, "height": 64, "width": 64}])[0]["sem_seg"] for x in (image, changed))
+    moved = (after - before).abs().sum(0) > 1e-6
+    assert before.shape == (5, 64, 64) and moved[33, 21]
+    outside = moved.clone()
+    outside[30:37, 18:25] = False  # three 3x3 convolutions see 3 pixels on each side
+    assert not outside.any()
+    model.train()
+    losses = model([{"image": image, "height": 64, "width": 64, "sem_seg": torch.zeros(64, 64, dtype=torch.long)}])
+    assert set(losses) == {"loss_sem_seg"} and losses["loss_sem_seg"].requires_grad
+
+
+def test_the_fine_head_without_a_stride_one_feature_is_a_config_error():
+    with pytest.raises(ConfigError, match="FINE_FEATURE 'input' must be a stride-1 backbone output"):
+        build_model(build_config(SEMSEG_CONFIG, FINE_HEAD[:2]))

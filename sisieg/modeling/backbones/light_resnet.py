@@ -6,7 +6,8 @@ features. Detectron2's ResNet-18 fixes res2 at 64 channels and spends ~2.4 GMAC 
 input; this network keeps its layout (``stem`` at stride 4, ``res2``..``res5`` at 4..32, basic
 residual blocks, batch norm) with widths of the config's choosing, so the heads and
 ``MODEL.SISEG.IN_FEATURES`` work unchanged and a from-scratch model trains several times more
-iterations in the same CPU time.
+iterations in the same CPU time. It can also hand on its ``input`` (stride 1) as a feature, for
+heads that refine at full resolution (``FineSemSegFPNHead``).
 """
 from typing import Sequence
 
@@ -68,15 +69,15 @@ class LightResNet(Backbone):
                 f"MODEL.SISEG.LIGHT_BACKBONE needs 5 WIDTHS (stem, res2..res5) and 4 BLOCKS >= 1, "
                 f"got {list(widths)} and {list(blocks)}"
             )
-        names = ("stem",) + STAGES
+        names = ("input", "stem") + STAGES
         unknown = [f for f in out_features if f not in names]
         if unknown:
             raise ConfigError(f"MODEL.RESNETS.OUT_FEATURES {unknown} are not among {list(names)}")
         self.stem = Stem(in_channels, widths[0], norm)
         self.stages = nn.ModuleDict()
         previous, stride = widths[0], 4
-        self._out_feature_channels = {"stem": widths[0]}
-        self._out_feature_strides = {"stem": 4}
+        self._out_feature_channels = {"input": in_channels, "stem": widths[0]}
+        self._out_feature_strides = {"input": 1, "stem": 4}
         for name, width, count, step in zip(STAGES, widths[1:], blocks, (1, 2, 2, 2)):
             stride *= step
             layers = [BasicBlock(previous, width, step, norm)]
@@ -89,9 +90,10 @@ class LightResNet(Backbone):
         self._last = max(names.index(f) for f in out_features)
 
     def forward(self, x):
+        outputs = {"input": x}
         x = self.stem(x)
-        outputs = {"stem": x}
-        for name in STAGES[: self._last]:
+        outputs["stem"] = x
+        for name in STAGES[: max(self._last - 1, 0)]:
             x = self.stages[name](x)
             outputs[name] = x
         return {f: outputs[f] for f in self._out_features}

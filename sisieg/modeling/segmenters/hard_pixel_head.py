@@ -11,6 +11,7 @@ import torch
 from detectron2.config import configurable
 from detectron2.modeling import SEM_SEG_HEADS_REGISTRY
 from detectron2.modeling.meta_arch.semantic_seg import SemSegFPNHead
+from torch import nn
 from torch.nn import functional as F
 
 from ...errors import ConfigError
@@ -49,3 +50,59 @@ class HardPixelSemSegFPNHead(SemSegFPNHead):
                                mode="bilinear", align_corners=False)
         loss = hard_pixel_cross_entropy(logits, targets, self.loss_top_k, self.ignore_value)
         return {"loss_sem_seg": loss * self.loss_weight}
+
+
+@SEM_SEG_HEADS_REGISTRY.register()
+class FineSemSegFPNHead(HardPixelSemSegFPNHead):
+    """``HardPixelSemSegFPNHead`` that predicts at full resolution: its stride-4 features are
+    narrowed, upsampled and refined together with the image itself (two 3x3 convolutions embed
+    it, one fuses both), so that class boundaries follow the image's edges instead of stride-4
+    logits upsampled bilinearly. The backbone must output the ``input`` feature (stride 1;
+    ``MODEL.SEM_SEG_HEAD.FINE_FEATURE``); ``MODEL.SEM_SEG_HEAD.FINE_CHANNELS`` is the width of
+    the full-resolution layers."""
+
+    @configurable
+    def __init__(self, input_shape, *, fine_feature: str, fine_channels: int, **kwargs):
+        coarse = {k: v for k, v in input_shape.items() if k != fine_feature}
+        super().__init__(coarse, **kwargs)
+        if fine_feature not in input_shape or input_shape[fine_feature].stride != 1:
+            raise ConfigError(
+                f"MODEL.SEM_SEG_HEAD.FINE_FEATURE {fine_feature!r} must be a stride-1 backbone output "
+                f"in MODEL.SEM_SEG_HEAD.IN_FEATURES (the light backbone's 'input'); got {sorted(input_shape)}"
+            )
+        self.fine_feature = fine_feature
+        conv_dims = self.predictor.in_channels
+        half = max(fine_channels // 2, 8)
+        self.narrow = nn.Sequential(nn.Conv2d(conv_dims, fine_channels, 1), nn.ReLU(inplace=True))
+        self.embed_image = nn.Sequential(
+            nn.Conv2d(input_shape[fine_feature].channels, half, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(half, half, 3, padding=1), nn.ReLU(inplace=True),
+        )
+        self.refine = nn.Sequential(nn.Conv2d(fine_channels + half, fine_channels, 3, padding=1), nn.ReLU(inplace=True))
+        self.predictor = nn.Conv2d(fine_channels, self.predictor.out_channels, 1)
+
+    @classmethod
+    def from_config(cls, cfg, input_shape):
+        head = cfg.MODEL.SEM_SEG_HEAD
+        args = super().from_config(cfg, input_shape)
+        args["input_shape"] = {k: v for k, v in input_shape.items() if k in head.IN_FEATURES or k == head.FINE_FEATURE}
+        args["fine_feature"] = head.FINE_FEATURE
+        args["fine_channels"] = head.FINE_CHANNELS
+        return args
+
+    def layers(self, features):
+        """(N, classes, H, W) logits at full resolution."""
+        coarse = None
+        for name, scale_head in zip(self.in_features, self.scale_heads):
+            level = scale_head(features[name])
+            coarse = level if coarse is None else coarse + level
+        image = features[self.fine_feature]
+        context = F.interpolate(self.narrow(coarse), size=image.shape[-2:], mode="bilinear", align_corners=False)
+        return self.predictor(self.refine(torch.cat([context, self.embed_image(image)], dim=1)))
+
+    def forward(self, features, targets=None):
+        logits = self.layers(features)
+        if self.training:
+            return None, {"loss_sem_seg": hard_pixel_cross_entropy(logits.float(), targets, self.loss_top_k,
+                                                                   self.ignore_value) * self.loss_weight}
+        return logits, {}
