@@ -55,8 +55,9 @@ def test_contact_band_marks_pixels_near_another_instance_only():
     expected[1:7, 4:6] = 1  # within one pixel of the other instance, on both sides
     assert torch.equal(band[0], expected)
     wide = contact_band(ids, 2)
-    assert wide[0, 1:7, 3:8].eq(1).all() and wide[0, 1:7, 10].eq(1).all()  # 7 | 10 are 3 apart
-    assert wide[0, 1:7, 11].eq(0).all() and wide[0, :, :3].eq(0).all()
+    assert wide[0, 1:7, 3:7].eq(1).all() and wide[0].sum() == 6 * 4
+    wider = contact_band(ids, 3)  # columns 7 and 10 are 3 apart
+    assert wider[0, 1:7, 7].eq(1).all() and wider[0, 1:7, 10].eq(1).all() and wider[0, 1:7, 11].eq(0).all()
 
 
 def test_contact_weight_scales_the_error_near_contacts():

@@ -356,4 +356,4 @@ def test_the_fine_head_predicts_at_full_resolution_from_the_image():
 
 def test_the_fine_head_without_a_stride_one_feature_is_a_config_error():
     with pytest.raises(ConfigError, match="FINE_FEATURE 'input' must be a stride-1 backbone output"):
-        build_model(build_config(SEMSEG_CONFIG, FINE_HEAD[:2]))
+        build_model(build_config(SEMSEG_CONFIG, [*FINE_HEAD[:3], '["res2", "res3", "res4", "res5"]']))
