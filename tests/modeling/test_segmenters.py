@@ -357,3 +357,19 @@ def test_the_fine_head_predicts_at_full_resolution_from_the_image():
 def test_the_fine_head_without_a_stride_one_feature_is_a_config_error():
     with pytest.raises(ConfigError, match="FINE_FEATURE 'input' must be a stride-1 backbone output"):
         build_model(build_config(SEMSEG_CONFIG, [*FINE_HEAD[:3], '["res2", "res3", "res4", "res5"]']))
+
+
+def test_the_fine_head_computes_in_channels_last_what_the_plain_layout_gives():
+    torch.manual_seed(0)
+    model = build_model(build_config(SEMSEG_CONFIG, FINE_HEAD)).eval()
+    head = model.sem_seg_head
+    features = {name: torch.randn(2, shape.channels, 32 // shape.stride, 32 // shape.stride)
+                for name, shape in model.backbone.output_shape().items()}
+    with torch.no_grad():
+        logits = head.layers(features)
+        coarse = sum(scale(features[name]) for name, scale in zip(head.in_features, head.scale_heads))
+        context = torch.nn.functional.interpolate(head.narrow(coarse), size=(32, 32), mode="bilinear",
+                                                  align_corners=False)
+        plain = head.predictor(head.refine(torch.cat([context, head.embed_image(features["input"])], 1)))
+    assert logits.is_contiguous() and logits.shape == (2, 5, 32, 32)
+    assert torch.allclose(logits, plain, atol=1e-5)
