@@ -36,7 +36,7 @@ from sisieg.visualization.composite_panels import composite_rows
 from sisieg.visualization.prediction_panels import TITLES, prediction_rows
 
 DEFAULT_CONFIG = "configs/shapes/siseg_label_free.yaml"
-# Test-time field augmentation of the extra row: no training, about 7x the inference time.
+# Test-time field augmentation of the extra row: no training, 6-7x the inference time.
 FIELD_AUGMENTATIONS = 8
 RESULTS_DIR = str(REPOSITORY / "projects" / "SISeg" / "results")
 # Rows that do not fit the main job's budget: their last measured figures and the command.

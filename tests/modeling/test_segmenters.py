@@ -365,11 +365,10 @@ def test_the_fine_head_computes_in_channels_last_what_the_plain_layout_gives():
     head = model.sem_seg_head
     features = {name: torch.randn(2, shape.channels, 32 // shape.stride, 32 // shape.stride)
                 for name, shape in model.backbone.output_shape().items()}
+    assert head.memory_format == torch.channels_last  # the default
     with torch.no_grad():
         logits = head.layers(features)
-        coarse = sum(scale(features[name]) for name, scale in zip(head.in_features, head.scale_heads))
-        context = torch.nn.functional.interpolate(head.narrow(coarse), size=(32, 32), mode="bilinear",
-                                                  align_corners=False)
-        plain = head.predictor(head.refine(torch.cat([context, head.embed_image(features["input"])], 1)))
+        head.memory_format = torch.contiguous_format
+        plain = head.layers(features)
     assert logits.is_contiguous() and logits.shape == (2, 5, 32, 32)
     assert torch.allclose(logits, plain, atol=1e-5)
