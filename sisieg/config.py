@@ -15,6 +15,7 @@ def add_sisieg_config(cfg):
     _C.INPUT_MODE = "mask"  # what the backbone sees: "mask" (paper), "image", "image+mask"
     _C.MASK_ENCODING = "color"  # mask as a 3-channel palette image ("color") or "onehot" channels
     _C.TRAIN_MASK_SOURCE = "ground_truth"  # mask fed in training: "ground_truth" or "segmenter"
+    _C.TRAIN_PRECISION = "float32"  # training networks: "float32", "bfloat16" autocast, "auto" (bfloat16 where native)
     _C.SUPERVISION = "semantic"  # "semantic" (paper), "instance", "mixed", "label_free" (pasted isolated objects)
     _C.GROUPING = "votes"  # "votes" (centre votes, lossless), "irnet" (paper), "connected_components"
     _C.ORACLE_HEADS = False  # evaluation: replace the heads' outputs by targets from the GT instances

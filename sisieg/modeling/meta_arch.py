@@ -11,7 +11,7 @@ from torch import nn
 from ..config import thing_semantic_ids
 from ..data.image_io import check_input_pixels
 from ..data.skipped_images import FAILED
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, check_choice
 from .field_augmentation import averaged_heads, check_count
 from .heads import build_cbr_head, build_dfm_head
 from .input_encoding import InputEncoder
@@ -20,6 +20,7 @@ from .heads.layers import resize_to
 from .labels import downsample_batch, pool_field, resize_labels, thing_lookup
 from .losses import boundary_loss, displacement_losses, offset_loss
 from .oracle_heads import OracleHeads
+from .precision import TRAIN_PRECISIONS, training_autocast
 from .targets import head_targets
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
@@ -64,6 +65,7 @@ class SISeg(nn.Module):
         network_only: bool = False,
         max_input_pixels: int = 0,
         oracle_heads: OracleHeads = None,
+        train_precision: str = "float32",
     ):
         """
         Args:
@@ -101,6 +103,9 @@ class SISeg(nn.Module):
             oracle_heads: at inference, the heads' outputs are replaced by the targets of the
                 ground-truth instances (``MODEL.SISEG.ORACLE_HEADS``): the ceiling of the
                 post-processing. None: the heads predict.
+            train_precision: "float32"; "bfloat16": the training forward (and so backward) of
+                backbone and heads under bfloat16 autocast, targets and losses in float32;
+                "auto": bfloat16 where the device has it natively (sisieg/modeling/precision.py).
         """
         super().__init__()
         if train_mask_source not in TRAIN_MASK_SOURCES:
@@ -130,6 +135,7 @@ class SISeg(nn.Module):
         self.network_only = network_only
         self.max_input_pixels = max_input_pixels
         self.oracle_heads = oracle_heads
+        self.train_precision = check_choice("MODEL.SISEG.TRAIN_PRECISION", train_precision, TRAIN_PRECISIONS)
         self.head_stride = displacement_head.stride
         shapes = backbone.output_shape()
         self.size_divisibility = max(shapes[f].stride for f in self.in_features)
@@ -183,6 +189,7 @@ class SISeg(nn.Module):
             "ignore_value": s.IGNORE_VALUE,
             "freeze_backbone": s.FREEZE_BACKBONE,
             "train_mask_source": s.TRAIN_MASK_SOURCE,
+            "train_precision": s.TRAIN_PRECISION,
             "train_pair_radius": s.PAIRS.TRAIN_RADIUS,
             "supervision": s.SUPERVISION,
             "loss_weights": {
@@ -259,7 +266,9 @@ class SISeg(nn.Module):
         if self.train_mask_source == "segmenter":
             with torch.no_grad():
                 shown = [p.labels for p in self.segmenter(batched_inputs)]
-        displacement, boundary_logits = self._heads(batched_inputs, shown)
+        with training_autocast(self.train_precision, self.device):
+            displacement, boundary_logits = self._heads(batched_inputs, shown)
+        displacement, boundary_logits = displacement.float(), boundary_logits.float()
         labels = self.thing_lut[self._batch(truth, self.ignore_value).long()]
         use_instances = self._instance_images(batched_inputs)
         ids = self._instance_ids(batched_inputs, labels, use_instances)

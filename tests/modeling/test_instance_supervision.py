@@ -12,6 +12,7 @@ from sisieg.errors import ConfigError, InputError
 from sisieg.modeling.postprocessing import InstanceInference
 from sisieg.modeling.losses import contact_band, offset_loss
 from sisieg.modeling.targets import head_targets
+from sisieg.modeling import precision
 from sisieg.modeling.meta_arch import PAIR_IGNORE
 
 CONFIG = "configs/shapes/siseg_label_free.yaml"
@@ -170,3 +171,40 @@ def test_a_supervision_with_every_loss_weighted_zero_is_a_config_error():
         build_model(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "semantic"]))
     with pytest.raises(ConfigError, match="LOSS_OFFSET_WEIGHT"):
         build_model(build_config(CONFIG, ["MODEL.SISEG.DFM.LOSS_OFFSET_WEIGHT", "0.0"]))
+
+
+def test_bfloat16_training_runs_the_networks_in_bfloat16_and_the_losses_in_float32():
+    torch.manual_seed(0)
+    full = build_model(build_config(CONFIG)).train()
+    half = build_model(build_config(CONFIG, ["MODEL.SISEG.TRAIN_PRECISION", "bfloat16"])).train()
+    full.train_precision = "float32"  # the config's "auto" may be either
+    half.load_state_dict(full.state_dict())
+    batch = [two_touching(True)]
+    reference = full(batch)["loss_dfm_offset"]
+    loss = half(batch)["loss_dfm_offset"]
+    assert loss.dtype == torch.float32 and reference.dtype == torch.float32
+    assert loss != reference  # the networks did run at the lower precision ...
+    assert float(loss) == pytest.approx(float(reference), rel=0.02)  # ... and give the same loss to bf16's precision
+    loss.backward()
+    grads = [p.grad for p in half.parameters() if p.grad is not None]
+    assert grads and all(g.dtype == torch.float32 and torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_auto_precision_takes_bfloat16_only_where_the_device_has_it(monkeypatch, native):
+    monkeypatch.setattr(precision, "native_bfloat16", lambda device: native)
+    assert precision.autocast_dtype("auto", torch.device("cpu")) == (torch.bfloat16 if native else None)
+    assert precision.autocast_dtype("bfloat16", torch.device("cpu")) == torch.bfloat16
+    assert precision.autocast_dtype("float32", torch.device("cpu")) is None
+    torch.manual_seed(0)
+    full = build_model(build_config(CONFIG, ["MODEL.SISEG.TRAIN_PRECISION", "float32"])).train()
+    auto = build_model(build_config(CONFIG, ["MODEL.SISEG.TRAIN_PRECISION", "auto"])).train()
+    auto.load_state_dict(full.state_dict())
+    batch = [two_touching(True)]
+    same = bool(auto(batch)["loss_dfm_offset"] == full(batch)["loss_dfm_offset"])
+    assert same != native  # float32 exactly where bfloat16 is not native
+
+
+def test_an_unknown_training_precision_is_a_config_error_naming_the_choices():
+    with pytest.raises(ConfigError, match="TRAIN_PRECISION must be one of .*'bfloat16'.*got 'float16'"):
+        build_model(build_config(CONFIG, ["MODEL.SISEG.TRAIN_PRECISION", "float16"]))

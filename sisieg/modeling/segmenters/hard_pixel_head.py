@@ -60,7 +60,7 @@ class FineSemSegFPNHead(HardPixelSemSegFPNHead):
     logits upsampled bilinearly. The backbone must output the ``input`` feature (stride 1;
     ``MODEL.SEM_SEG_HEAD.FINE_FEATURE``); ``MODEL.SEM_SEG_HEAD.FINE_CHANNELS`` is the width of
     the full-resolution layers. They run in channels-last memory order (``memory_format``), which
-    the CPU's convolutions run faster (a training step 0.70x, ``tools/benchmark_segmenter_layout.py``)."""
+    the CPU's convolutions run faster (a training step 0.70x, ``tools/benchmark_training_step.py --compare layout``)."""
 
     @configurable
     def __init__(self, input_shape, *, fine_feature: str, fine_channels: int, **kwargs):
