@@ -17,8 +17,8 @@ import logging
 
 import cv2
 import numpy as np
+from detectron2.utils.logger import log_first_n
 
-logger = logging.getLogger(__name__)
 UNKNOWN = -1  # instance id of thing pixels whose instance is not known
 LABEL_FREE_SUPERVISIONS = ("label_free", "mixed")  # MODEL.SISEG.SUPERVISION values that use composites
 
@@ -166,16 +166,8 @@ def label_free_ids(image, semantic, thing_ids, pool_from: Optional[Tuple[np.ndar
             donor_ids = isolated_objects(donor_semantic, thing_ids, settings, ignore)
         pool += candidates(donor_image, donor_semantic, donor_ids)
     if not pool:
-        _warn_once("no isolated object to paste in an image and its donor: it trains with the "
-                   "instance ids of its isolated objects only (none here; lower "
-                   "INPUT.SISEG.COMPOSITES.MIN_SOLIDITY if this repeats)")
+        log_first_n(logging.WARNING, "no isolated object to paste in an image and its donor: it trains with the "
+                    "instance ids of its isolated objects only (none here; lower "
+                    "INPUT.SISEG.COMPOSITES.MIN_SOLIDITY if this repeats)", key="message")
     return compose(image, semantic, ids, pool, rng, settings)
 
-
-_WARNED = set()
-
-
-def _warn_once(message: str):
-    if message not in _WARNED:
-        _WARNED.add(message)
-        logger.warning(message)

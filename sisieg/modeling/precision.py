@@ -9,15 +9,16 @@ CPU without it would emulate bfloat16, slower than float32, so "auto" (the recip
 takes bfloat16 only where it is native.
 """
 import contextlib
+import functools
 import logging
 
 import torch
+from detectron2.utils.logger import log_first_n
 
-logger = logging.getLogger(__name__)
 TRAIN_PRECISIONS = ("float32", "bfloat16", "auto")
-_SAID = set()
 
 
+@functools.lru_cache(maxsize=None)  # asked at every training step; the answer never changes
 def native_bfloat16(device: torch.device) -> bool:
     """Whether ``device`` runs bfloat16 natively (CPU: oneDNN's check; CUDA: the GPU's)."""
     if device.type == "cuda":
@@ -33,21 +34,13 @@ def autocast_dtype(precision: str, device: torch.device):
 
 
 def training_autocast(precision: str, device: torch.device):
-    """The context the training networks run in (said once in the log)."""
+    """The context the training networks run in (what it chose is said once in the log)."""
     dtype = autocast_dtype(precision, device)
-    _say_once(precision, device, dtype)
-    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
-
-
-def _say_once(precision: str, device: torch.device, dtype):
-    key = (precision, device.type)
-    if key in _SAID:
-        return
-    _SAID.add(key)
     native = native_bfloat16(device)
     if precision == "bfloat16" and not native:
-        logger.warning(f"MODEL.SISEG.TRAIN_PRECISION bfloat16 on a {device.type} without native bfloat16: "
-                       f"training is slower than in float32 here; set it to float32 or auto")
+        log_first_n(logging.WARNING, f"MODEL.SISEG.TRAIN_PRECISION bfloat16 on a {device.type} without native "
+                    f"bfloat16: training is slower than in float32 here; set it to float32 or auto", key="message")
     elif precision == "auto":
-        logger.info(f"MODEL.SISEG.TRAIN_PRECISION auto: training in {'bfloat16' if dtype else 'float32'} "
-                    f"({'native' if native else 'no native'} bfloat16 on this {device.type})")
+        log_first_n(logging.INFO, f"MODEL.SISEG.TRAIN_PRECISION auto: training in {'bfloat16' if dtype else 'float32'} "
+                    f"({'native' if native else 'no native'} bfloat16 on this {device.type})", key="message")
+    return contextlib.nullcontext() if dtype is None else torch.autocast(device.type, dtype=dtype)
