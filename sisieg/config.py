@@ -14,6 +14,7 @@ def add_sisieg_config(cfg):
     _C.IGNORE_VALUE = 255  # semantic label of pixels that carry no label
     _C.INPUT_MODE = "mask"  # what the backbone sees: "mask" (paper), "image", "image+mask"
     _C.MASK_ENCODING = "color"  # mask as a 3-channel palette image ("color") or "onehot" channels
+    _C.MASK_DISTANCE_CAP = 0.0  # > 0: one more input channel, each pixel's distance to another label / this cap (px)
     _C.TRAIN_MASK_SOURCE = "ground_truth"  # mask fed in training: "ground_truth" or "segmenter"
     _C.TRAIN_PRECISION = "float32"  # training networks: "float32", "bfloat16" autocast, "auto" (bfloat16 where native)
     _C.SUPERVISION = "semantic"  # "semantic" (paper), "instance", "mixed", "label_free" (pasted isolated objects)

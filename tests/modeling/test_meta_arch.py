@@ -117,6 +117,10 @@ def test_input_encodings_have_the_right_channels():
     onehot = InputEncoder("image+mask", "onehot", 5, 255, mean, std)
     x = onehot(images, labels)
     assert x.shape == (1, 8, 1, 4) and onehot.in_channels == 8
+    # Channels-last whatever the parts' layouts (the networks' convolutions follow it).
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    mask_only = InputEncoder("mask", "onehot", 5, 255, mean, std)(None, labels.expand(2, 3, 4))
+    assert mask_only.is_contiguous(memory_format=torch.channels_last) and not mask_only.is_contiguous()
     assert x[0, 3:, 0, 3].sum() == 0  # ignore -> no class
     assert x[0, 3 + 2, 0, 2] == 1
     assert len({tuple(c) for c in label_palette().tolist()}) == 256  # every label its own colour
