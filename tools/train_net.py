@@ -3,6 +3,8 @@
 
     python tools/train_net.py --config-file configs/shapes/siseg_label_free.yaml
     python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS output/model_final.pth
+    python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS output/model_0000799.pth \
+        TEST.PRECISE_BN.ENABLED True   # batch-norm statistics recomputed first (mid-training checkpoints)
     python tools/train_net.py --config-file ... --num-gpus 8   # through detectron2's launch()
 
 Trailing ``KEY VALUE`` pairs override the config. A user error (a bad config value, a missing
@@ -27,6 +29,8 @@ def main(args):
         checkpoints = Checkpointer(model, save_dir=cfg.OUTPUT_DIR)
         resume = args.resume and checkpoints.has_checkpoint()
         load_weights(cfg, model, checkpoints.get_checkpoint_file() if resume else cfg.MODEL.WEIGHTS)
+        if cfg.TEST.PRECISE_BN.ENABLED:
+            Trainer.recompute_bn_statistics(cfg, model)
         results = Trainer.test(cfg, model)
         save_results(results, cfg.OUTPUT_DIR)
         report = evaluation_report_path(cfg.OUTPUT_DIR)
