@@ -25,9 +25,13 @@ PAIR_LOSSES = ("MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG
 # The previous recipe's network: Detectron2's ResNet-18 and IRNet-width heads, with the pair losses.
 RESNET18 = ("MODEL.BACKBONE.NAME", "build_resnet_backbone", "MODEL.SISEG.DFM.LEVEL_CHANNELS", "[64, 128, 256, 256, 256]",
             "MODEL.SISEG.DFM.FUSE_CHANNELS", "256", "MODEL.SISEG.DFM.FINE_CHANNELS", "32", "MODEL.SISEG.CBR.CHANNELS", "32",
-            *PAIR_LOSSES, "SOLVER.MAX_ITER", "240", "SOLVER.CHECKPOINT_PERIOD", "60", "MODEL.SISEG.TRAIN_PRECISION", "float32")
-# The recipe before bfloat16: float32 and the 900 iterations that fit the same time.
-FLOAT32 = ("MODEL.SISEG.TRAIN_PRECISION", "float32", "SOLVER.MAX_ITER", "900", "SOLVER.CHECKPOINT_PERIOD", "150")
+            *PAIR_LOSSES, "SOLVER.MAX_ITER", "240", "SOLVER.CHECKPOINT_PERIOD", "60", "MODEL.SISEG.TRAIN_PRECISION", "float32",
+            "MODEL.SISEG.MASK_DISTANCE_CAP", "0.0")
+# The recipe before the mask's distance channel.
+NO_DISTANCE = ("MODEL.SISEG.MASK_DISTANCE_CAP", "0.0")
+# The recipe before bfloat16: float32 and the 900 iterations that fit the same time (no distance channel).
+FLOAT32 = ("MODEL.SISEG.TRAIN_PRECISION", "float32", "SOLVER.MAX_ITER", "900", "SOLVER.CHECKPOINT_PERIOD", "150",
+           *NO_DISTANCE)
 
 
 def robustness_plan() -> List[Row]:
@@ -81,7 +85,8 @@ PLANS: Dict[str, List[Row]] = {
     "recipe": [
         FLOOR,
         CEILING,
-        Row("the recipe (light backbone, offset loss, bfloat16, 1200 it)"),
+        Row("the recipe (light backbone, offset loss, mask distance channel, bfloat16, 1200 it)"),
+        Row("the recipe without the mask's distance channel", train=NO_DISTANCE),
         Row("the recipe in float32, 900 it (about the same time)", train=FLOAT32),
         Row("ResNet-18 + pair losses, 240 it (previous recipe)", train=RESNET18),
         Row("light backbone + pair losses, 500 it",
