@@ -22,13 +22,13 @@ NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0)  # input pixels
 # The paper's pair losses (Eq. 9-10) and boundary loss (Eq. 16), off in the recipe.
 PAIR_LOSSES = ("MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG_WEIGHT", "1.0",
                "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0")
+# The recipe before the mask's distance channel.
+NO_DISTANCE = ("MODEL.SISEG.MASK_DISTANCE_CAP", "0.0")
 # The previous recipe's network: Detectron2's ResNet-18 and IRNet-width heads, with the pair losses.
 RESNET18 = ("MODEL.BACKBONE.NAME", "build_resnet_backbone", "MODEL.SISEG.DFM.LEVEL_CHANNELS", "[64, 128, 256, 256, 256]",
             "MODEL.SISEG.DFM.FUSE_CHANNELS", "256", "MODEL.SISEG.DFM.FINE_CHANNELS", "32", "MODEL.SISEG.CBR.CHANNELS", "32",
             *PAIR_LOSSES, "SOLVER.MAX_ITER", "240", "SOLVER.CHECKPOINT_PERIOD", "60", "MODEL.SISEG.TRAIN_PRECISION", "float32",
-            "MODEL.SISEG.MASK_DISTANCE_CAP", "0.0")
-# The recipe before the mask's distance channel.
-NO_DISTANCE = ("MODEL.SISEG.MASK_DISTANCE_CAP", "0.0")
+            *NO_DISTANCE)
 # The recipe before bfloat16: float32 and the 900 iterations that fit the same time (no distance channel).
 FLOAT32 = ("MODEL.SISEG.TRAIN_PRECISION", "float32", "SOLVER.MAX_ITER", "900", "SOLVER.CHECKPOINT_PERIOD", "150",
            *NO_DISTANCE)

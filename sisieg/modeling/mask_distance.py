@@ -16,17 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-
-def boundary_pixels(labels: torch.Tensor) -> torch.Tensor:
-    """(N, H, W) bool: pixels of ``labels`` (N, H, W) with a 4-neighbour of another label."""
-    edge = torch.zeros_like(labels, dtype=torch.bool)
-    rows = labels[:, 1:] != labels[:, :-1]
-    cols = labels[:, :, 1:] != labels[:, :, :-1]
-    edge[:, 1:] |= rows
-    edge[:, :-1] |= rows
-    edge[:, :, 1:] |= cols
-    edge[:, :, :-1] |= cols
-    return edge
+from .targets import boundary_of
 
 
 @torch.no_grad()
@@ -35,7 +25,7 @@ def label_distance(labels: torch.Tensor, cap: float) -> torch.Tensor:
     pixels to the nearest pixel with a 4-neighbour of another label (0 on such pixels), capped
     at ``cap`` and divided by it. The image edge is no other label (a mask with one label
     everywhere is at the cap)."""
-    away = (~boundary_pixels(labels)).to(torch.uint8).cpu().numpy()
+    away = (boundary_of(labels) == 0).to(torch.uint8).cpu().numpy()
     out = np.empty(away.shape, np.float32)
     for i, image in enumerate(away):  # a loop over the images of the batch
         out[i] = cv2.distanceTransform(image, cv2.DIST_L2, 5) if not image.all() else cap
