@@ -123,6 +123,7 @@ def add_sisieg_config(cfg):
     cfg.SOLVER.SISEG.OPTIMIZER = "SGD"  # "SGD" (paper; SOLVER.MOMENTUM, NESTEROV) or "AdamW"
     cfg.SOLVER.SISEG.DFM_LR_MULTIPLIER = 0.5  # DFM learning rate = this x BASE_LR (paper 0.5)
     cfg.SOLVER.SISEG.POLY_POWER = 0.9  # power of the poly learning-rate schedule
+    cfg.SOLVER.SISEG.TRAIN_MINUTES = 0.0  # > 0: MAX_ITER lowered to what fits in this many minutes here (measured first); 0 = exactly MAX_ITER
 
     # Extra COCO-format datasets, registered by build_config: [name, json_file, image_root,
     # sem_seg_root] entries; relative paths are under $DETECTRON2_DATASETS; sem_seg_root ""

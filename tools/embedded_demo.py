@@ -29,6 +29,7 @@ from sisieg.engine.setup import REPOSITORY
 from sisieg.engine.experiments import Row, run_rows, write_report
 from sisieg.engine.plans import CC, CEILING, FLOOR
 from sisieg.engine.runs import load_model, with_options
+from sisieg.engine.time_budget import trained_iterations_note
 from sisieg.utils.cli import run
 from sisieg.visualization import save_grid
 from sisieg.visualization.composite_panels import TITLES as COMPOSITE_TITLES
@@ -98,7 +99,8 @@ def main():
     outcomes = run_rows([FLOOR, learned, averaged, CEILING], os.path.join(cfg.OUTPUT_DIR, "eval"),
                         args.config_file, args.opts, args.retrain)
     note = reference_note()
-    header = f"Val split `{val}`, ground-truth semantic masks in, config `{args.config_file}`.\n\n"
+    header = (f"Val split `{val}`, ground-truth semantic masks in, config `{args.config_file}`, "
+              f"{trained_iterations_note(cfg)}.\n\n")
     table = write_report(outcomes, os.path.join(cfg.OUTPUT_DIR, "results"), header, FLOOR.name, CEILING.name,
                          footer=note)
 

@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..errors import check_choice
 from .checkpoint import Checkpointer
 from .resumption import SkipSampler, trim_metrics
+from .time_budget import fit_to_time_budget
 from .timing import ForwardTimer
 from ..data.dataset_mapper import SISegDatasetMapper
 from ..data.skipped_images import (
@@ -64,13 +65,19 @@ class Trainer(DefaultTrainer):
     for SISeg to wrap (``SemanticSegmentor``: mIoU by SemSegEvaluator) and the Detectron2
     baselines it is compared with (Mask R-CNN: Detectron2's mapper, the same evaluator).
 
-    Beyond Detectron2's: checkpoints are written atomically; ``--resume`` after a kill
-    continues the data order and cuts ``metrics.json`` back to the resumed iteration; a
-    NaN / Inf loss stops training with the iteration and the last checkpoint; images
-    skipped as unreadable (``INPUT.SISEG.SKIP_UNREADABLE_IMAGES``) are listed at the end.
+    Beyond Detectron2's: a training budget in minutes (``SOLVER.SISEG.TRAIN_MINUTES``);
+    checkpoints are written atomically; ``--resume`` after a kill continues the data order and
+    cuts ``metrics.json`` back to the resumed iteration; a NaN / Inf loss stops training with
+    the iteration and the last checkpoint; images skipped as unreadable
+    (``INPUT.SISEG.SKIP_UNREADABLE_IMAGES``) are listed at the end.
     """
 
     metrics_writer = None  # the metrics.json writer, set by build_writers (main process only)
+
+    def __init__(self, cfg):
+        """Detectron2's trainer of ``cfg``, whose ``SOLVER.MAX_ITER`` ``SOLVER.SISEG.TRAIN_MINUTES``
+        may first lower to what fits on this machine (sisieg/engine/time_budget.py)."""
+        super().__init__(fit_to_time_budget(cfg, type(self)))
 
     @classmethod
     def build_train_loader(cls, cfg, skip: int = 0, seed: int = None):
