@@ -109,3 +109,12 @@ def test_an_unknown_model_zoo_base_is_named(tmp_path):
     config.write_text('_BASE_: "model-zoo:COCO-InstanceSegmentation/no_such_model.yaml"\n')
     with pytest.raises(RuntimeError, match="no_such_model.yaml not available in Model Zoo"):
         build_config(str(config))
+
+
+def test_a_whole_number_on_the_command_line_sets_a_float_key_and_other_types_still_must_match():
+    cfg = build_config(os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml"),
+                       ["SOLVER.SISEG.TRAIN_MINUTES", "10", "MODEL.SISEG.MASK_DISTANCE_CAP", "8"])
+    assert cfg.SOLVER.SISEG.TRAIN_MINUTES == 10.0 and isinstance(cfg.SOLVER.SISEG.TRAIN_MINUTES, float)
+    assert cfg.MODEL.SISEG.MASK_DISTANCE_CAP == 8.0
+    with pytest.raises(Exception, match="SOLVER.MAX_ITER"):
+        build_config(os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml"), ["SOLVER.MAX_ITER", "2.5"])

@@ -26,7 +26,7 @@ from ..data.atomic_io import write_json_atomically
 
 logger = logging.getLogger(__name__)
 
-WARMUP_STEPS = 2  # untimed: worker start-up, oneDNN's first-call set-up
+WARMUP_STEPS = 4  # untimed: worker start-up and the loader filling its queue ahead, oneDNN first calls
 TIMED_STEPS = 6  # timed iterations (data loading included); their median is the estimate
 ROUNDING = 25  # iteration counts are multiples of this, so nearby estimates give one schedule
 MIN_ITERATIONS = 100  # never cut below; runs of at most this many iterations are not measured
