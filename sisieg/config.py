@@ -123,6 +123,7 @@ def add_sisieg_config(cfg):
     cfg.SOLVER.SISEG.OPTIMIZER = "SGD"  # "SGD" (paper; SOLVER.MOMENTUM, NESTEROV) or "AdamW"
     cfg.SOLVER.SISEG.DFM_LR_MULTIPLIER = 0.5  # DFM learning rate = this x BASE_LR (paper 0.5)
     cfg.SOLVER.SISEG.POLY_POWER = 0.9  # power of the poly learning-rate schedule
+    cfg.SOLVER.SISEG.WEIGHT_AVERAGE_DECAY = 0.0  # > 0: model_final (and the evaluation) = a moving average of the weights, this decay a step (sisieg/engine/weight_average.py); 0 = the last iterate
     cfg.SOLVER.SISEG.TRAIN_MINUTES = 0.0  # > 0: MAX_ITER lowered to what fits in this many minutes here (measured first); 0 = exactly MAX_ITER
 
     # Extra COCO-format datasets, registered by build_config: [name, json_file, image_root,

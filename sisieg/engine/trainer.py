@@ -24,6 +24,7 @@ from .checkpoint import Checkpointer
 from .resumption import SkipSampler, trim_metrics
 from .time_budget import fit_to_time_budget
 from .timing import ForwardTimer
+from .weight_average import WeightAverage
 from ..data.dataset_mapper import SISegDatasetMapper
 from ..data.skipped_images import (
     FailSafeMapper, SkippingMapDataset, evaluation_report_path, log_skips, report_path,
@@ -111,7 +112,12 @@ class Trainer(DefaultTrainer):
     def build_hooks(self):
         previous = self.checkpointer  # Detectron2's, built just before the hooks that save with it
         self.checkpointer = Checkpointer(previous.model, previous.save_dir, **previous.checkpointables)
-        return super().build_hooks()
+        hooks = super().build_hooks()
+        if self.cfg.SOLVER.SISEG.WEIGHT_AVERAGE_DECAY > 0:  # before the checkpointer saves model_final
+            average = WeightAverage(self.model, self.cfg.SOLVER.SISEG.WEIGHT_AVERAGE_DECAY)
+            self.checkpointer.checkpointables["weight_average"] = average  # --resume continues it
+            hooks.insert(2, average)
+        return hooks
 
     def build_writers(self):
         writers = []
