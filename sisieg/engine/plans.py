@@ -33,7 +33,7 @@ RESNET18 = ("MODEL.BACKBONE.NAME", "build_resnet_backbone", "MODEL.SISEG.DFM.LEV
             *NO_DISTANCE, *BATCH8)
 # The recipe before bfloat16: float32 and the 900 iterations that fit the same time (no distance channel).
 FLOAT32 = ("MODEL.SISEG.TRAIN_PRECISION", "float32", "SOLVER.MAX_ITER", "900", "SOLVER.CHECKPOINT_PERIOD", "150",
-           *NO_DISTANCE, *BATCH8)
+           *NO_DISTANCE, *BATCH8, "MODEL.SISEG.DFM.FINE_CHANNELS", "16")
 
 
 def robustness_plan() -> List[Row]:
@@ -91,6 +91,8 @@ PLANS: Dict[str, List[Row]] = {
         Row("the recipe at batch 8 (1200 it at most; bfloat16 where the CPU has it)",
             train=(*BATCH8, "SOLVER.MAX_ITER", "1200", "SOLVER.CHECKPOINT_PERIOD", "200")),
         Row("the recipe without the mask's distance channel", train=NO_DISTANCE),
+        Row("the recipe with 16 full-resolution channels (before)", train=("MODEL.SISEG.DFM.FINE_CHANNELS", "16")),
+        Row("the recipe with weight averaging (decay 0.99)", train=("SOLVER.SISEG.WEIGHT_AVERAGE_DECAY", "0.99")),
         Row("the recipe in float32, 900 it (about the same time)", train=FLOAT32),
         Row("ResNet-18 + pair losses, 240 it (previous recipe)", train=RESNET18),
         Row("light backbone + pair losses, 500 it",
