@@ -125,10 +125,8 @@ COMPARISON: List[Row] = [
     Row("SISeg label-free + ground-truth masks", SISEG_GT),
     Row("SISeg label-free + trained segmenter", SISEG_PREDICTED, SISEG_GT, needs=(SEGMENTER,)),
     Row("SISeg instance labels + ground-truth masks", SISEG_INSTANCE),
-    # The segmenter's-masks config is the label-free one, which reads the mask's distance
-    # transform; the instance config does not (not measured there), so its model is read without.
-    Row("SISeg instance labels + trained segmenter", SISEG_PREDICTED, SISEG_INSTANCE, needs=(SEGMENTER,),
-        evaluate=NO_DISTANCE),
+    # The segmenter's-masks config is the label-free one, whose network the instance config shares.
+    Row("SISeg instance labels + trained segmenter", SISEG_PREDICTED, SISEG_INSTANCE, needs=(SEGMENTER,)),
     Row(COMPARISON_FLOOR, SHAPES + "cc_oracle.yaml", ""),
     Row(COMPARISON_CEILING, SHAPES + "ceiling_oracle.yaml", ""),
     Row("connected components + trained segmenter", SHAPES + "cc_semseg_light.yaml", "", needs=(SEGMENTER,)),
