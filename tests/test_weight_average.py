@@ -82,6 +82,7 @@ def test_the_trainer_averages_before_it_checkpoints_and_saves_the_average(tmp_pa
     trainer.train()
     saved = torch.load(tmp_path / "model_final.pth", map_location="cpu", weights_only=False)
     assert average.updates == 3 and saved["weight_average"]["updates"] == 3
+    weights = trainer.model.state_dict()
     for name, value in saved["model"].items():
         assert torch.equal(value, average.average[name]), name
-    assert torch.equal(trainer.model.state_dict()[name], average.average[name])
+        assert torch.equal(weights[name], average.average[name]), name

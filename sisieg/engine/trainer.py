@@ -9,6 +9,7 @@ from detectron2.data import (
 )
 from detectron2.data.samplers import RepeatFactorTrainingSampler, TrainingSampler
 from detectron2.engine import DefaultTrainer, default_writers
+from detectron2.engine.hooks import LRScheduler
 from detectron2.evaluation import SemSegEvaluator
 from detectron2.utils import comm
 from detectron2.utils.events import JSONWriter
@@ -113,10 +114,13 @@ class Trainer(DefaultTrainer):
         previous = self.checkpointer  # Detectron2's, built just before the hooks that save with it
         self.checkpointer = Checkpointer(previous.model, previous.save_dir, **previous.checkpointables)
         hooks = super().build_hooks()
-        if self.cfg.SOLVER.SISEG.WEIGHT_AVERAGE_DECAY > 0:  # before the checkpointer saves model_final
-            average = WeightAverage(self.model, self.cfg.SOLVER.SISEG.WEIGHT_AVERAGE_DECAY)
+        if self.cfg.SOLVER.SISEG.WEIGHT_AVERAGE_DECAY > 0:
+            average = WeightAverage(unwrap(self.model), self.cfg.SOLVER.SISEG.WEIGHT_AVERAGE_DECAY)
             self.checkpointer.checkpointables["weight_average"] = average  # --resume continues it
-            hooks.insert(2, average)
+            # right after the learning-rate step: before PreciseBN (which then recomputes the
+            # average's statistics), the checkpointer that saves model_final, and the evaluation
+            after = next(i for i, hook in enumerate(hooks) if isinstance(hook, LRScheduler))
+            hooks.insert(after + 1, average)
         return hooks
 
     def build_writers(self):

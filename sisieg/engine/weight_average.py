@@ -29,12 +29,15 @@ class WeightAverage(HookBase):
     """An exponential moving average of ``model``'s state, put into the model at the end."""
 
     def __init__(self, model: torch.nn.Module, decay: float):
-        self.model = model.module if hasattr(model, "module") else model
+        """``model``: the module itself (unwrapped from DistributedDataParallel)."""
+        self.model = model
         self.decay = check_decay(decay)
         self.updates = 0
         self.average: Dict[str, torch.Tensor] = {
-            name: value.detach().clone() for name, value in self.model.state_dict().items()
+            name: value.detach().clone() for name, value in model.state_dict().items()
         }
+        self.averaged = [name for name, value in self.average.items() if value.is_floating_point()]
+        self.copied = [name for name, value in self.average.items() if not value.is_floating_point()]
 
     def current_decay(self) -> float:
         return min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
@@ -44,12 +47,10 @@ class WeightAverage(HookBase):
         self.updates += 1
         weight = 1.0 - self.current_decay()
         state = self.model.state_dict()
-        floats = [name for name, value in self.average.items() if value.is_floating_point()]
         with torch.no_grad():
-            torch._foreach_lerp_([self.average[n] for n in floats], [state[n].detach() for n in floats], weight)
-            for name, value in self.average.items():
-                if not value.is_floating_point():
-                    value.copy_(state[name])
+            torch._foreach_lerp_([self.average[n] for n in self.averaged], [state[n] for n in self.averaged], weight)
+            for name in self.copied:
+                self.average[name].copy_(state[name])
 
     def apply(self):
         """The average into the model (its weights are replaced)."""
@@ -58,10 +59,7 @@ class WeightAverage(HookBase):
     def after_step(self):
         self.update()
         if self.trainer.iter + 1 >= self.trainer.max_iter:
-            self.finish()
-
-    def finish(self):
-        self.apply()
+            self.apply()
 
     def state_dict(self) -> dict:
         return {"average": self.average, "updates": self.updates}
