@@ -10,7 +10,9 @@ from detectron2.data import DatasetCatalog
 from sisieg.data.datasets.shapes import register_shapes_split
 from sisieg.engine import Trainer, build_config
 from sisieg.engine import time_budget
-from sisieg.engine.time_budget import MIN_ITERATIONS, ROUNDING, fit_to_time_budget, fitted_iterations
+from sisieg.engine.time_budget import (
+    MIN_ITERATIONS, REFIT_SHARE, ROUNDING, TimeBudgetRefit, fit_to_time_budget, fitted_iterations,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG = os.path.join(REPO, "configs", "shapes", "siseg_label_free.yaml")
@@ -75,3 +77,34 @@ def test_measuring_times_real_iterations_and_leaves_every_random_generator_as_it
         assert np.array_equal(np.random.get_state()[1], before[1])
     finally:
         DatasetCatalog.remove("sisieg_test_budget_train")
+
+
+def test_the_training_refits_its_end_from_its_own_pace_and_a_rerun_replays_it(tmp_path, monkeypatch):
+    """Timed at 1 s a step before training (3 minutes: 175 iterations), the training runs at 2 s
+    (a fake clock): after a quarter of the schedule it ends at 100 instead (the floor, 90 fit),
+    the learning rate annealed to that end, model_final saved there; a second training in the
+    folder replays the re-fit without timing anything."""
+    root = str(tmp_path / "datasets")
+    register_shapes_split("sisieg_test_refit_train", root, "tiny_train", 4, (64, 64), 0)
+    calls = []
+    monkeypatch.setattr(time_budget, "measure_iteration_seconds", measured(1.0, calls))
+    try:
+        cfg = config(tmp_path, "DATASETS.TRAIN", "('sisieg_test_refit_train',)", "DATASETS.TEST", "()",
+                     "SOLVER.IMS_PER_BATCH", "2", "DATALOADER.NUM_WORKERS", "0", "INPUT.SISEG.CROP_SIZE", "64",
+                     "SOLVER.SISEG.TRAIN_MINUTES", "3", "SOLVER.MAX_ITER", "400", "SOLVER.CHECKPOINT_PERIOD", "1000")
+        for seconds_per_step in (2.0, 0.5):  # the second training would re-fit to 350 if it timed
+            monkeypatch.setattr(TimeBudgetRefit, "now", lambda self, s=seconds_per_step: s * self.trainer.iter)
+            trainer = Trainer(cfg)
+            trainer.resume_or_load(resume=False)
+            trainer.train()
+            assert trainer.iter == trainer.max_iter == 100
+            final_lr = trainer.storage.history("lr").latest()
+            assert final_lr == pytest.approx(cfg.SOLVER.BASE_LR * (1 - 99 / 100) ** cfg.SOLVER.SISEG.POLY_POWER)
+            assert (tmp_path / "out" / "model_final.pth").exists()
+            record = json.loads((tmp_path / "out" / "time_budget.json").read_text())
+            assert record["max_iter"] == 175 and calls == [400]
+            assert record["refit"]["at"] == int(REFIT_SHARE * 175) and record["refit"]["max_iter"] == 100
+            assert record["refit"]["seconds_per_iteration"] == 2.0
+            (tmp_path / "out" / "model_final.pth").unlink()
+    finally:
+        DatasetCatalog.remove("sisieg_test_refit_train")

@@ -22,8 +22,10 @@ NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0)  # input pixels
 # The paper's pair losses (Eq. 9-10) and boundary loss (Eq. 16), off in the recipe.
 PAIR_LOSSES = ("MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG_WEIGHT", "1.0",
                "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0")
-# The batch the tables before the main job's batch 4 were measured with.
-BATCH8 = ("SOLVER.IMS_PER_BATCH", "8")
+# Whole scenes: every table before the main job's 192² crops was measured on them.
+WHOLE_SCENES = ("INPUT.SISEG.CROP_SIZE", "256", "SOLVER.MAX_ITER", "2400")
+# The batch the tables before the main job's batch 4 were measured with (on whole scenes).
+BATCH8 = ("SOLVER.IMS_PER_BATCH", "8", "INPUT.SISEG.CROP_SIZE", "256")
 # The recipe before the mask's distance channel.
 NO_DISTANCE = ("MODEL.SISEG.MASK_DISTANCE_CAP", "0.0")
 # The previous recipe's network: Detectron2's ResNet-18 and IRNet-width heads, with the pair losses.
@@ -91,8 +93,10 @@ PLANS: Dict[str, List[Row]] = {
         Row("the recipe at batch 8 (1200 it at most; bfloat16 where the CPU has it)",
             train=(*BATCH8, "SOLVER.MAX_ITER", "1200", "SOLVER.CHECKPOINT_PERIOD", "200")),
         Row("the recipe without the mask's distance channel", train=NO_DISTANCE),
-        Row("the recipe with 16 full-resolution channels (before)", train=("MODEL.SISEG.DFM.FINE_CHANNELS", "16")),
-        Row("the recipe with weight averaging (decay 0.99)", train=("SOLVER.SISEG.WEIGHT_AVERAGE_DECAY", "0.99")),
+        Row("the recipe on whole 256² scenes instead of 192² crops (before)",
+            train=WHOLE_SCENES),
+        Row("the recipe with 16 full-resolution channels (before)", train=(*WHOLE_SCENES, "MODEL.SISEG.DFM.FINE_CHANNELS", "16")),
+        Row("the recipe with weight averaging (decay 0.99)", train=(*WHOLE_SCENES, "SOLVER.SISEG.WEIGHT_AVERAGE_DECAY", "0.99")),
         Row("the recipe in float32, 900 it (about the same time)", train=FLOAT32),
         Row("ResNet-18 + pair losses, 240 it (previous recipe)", train=RESNET18),
         Row("light backbone + pair losses, 500 it",

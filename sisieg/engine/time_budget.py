@@ -10,6 +10,14 @@ lowers ``SOLVER.MAX_ITER`` to what fits, rounded down to a multiple of ``ROUNDIN
 below ``MIN_ITERATIONS``; it never raises it. The choice is logged and written to
 ``OUTPUT_DIR/time_budget.json``; a later run in that folder with the same settings (a resumed
 run, a retraining) reuses it instead of measuring again, so a resumed run keeps its schedule.
+
+The steps timed before training miss the training's own pace on a busy or throttled machine (by
+-8% to +24% on the AVX2 VM of the project page), so ``TimeBudgetRefit`` checks it once more, on the
+training's own iterations: after ``REFIT_SHARE`` of the schedule it fits the iteration count again
+from their mean step time and moves the end of the schedule there (the learning rate then anneals
+to the new end; it may move up to the configured ``SOLVER.MAX_ITER``). The re-fit is written into
+the same record, and a later run in the folder replays it at the same iteration instead of timing
+again, so that a resumed run or a retraining keeps one schedule.
 """
 import json
 import logging
@@ -20,7 +28,10 @@ import time
 
 import numpy as np
 import torch
+from detectron2.engine import HookBase
+from detectron2.engine.hooks import PeriodicCheckpointer, PeriodicWriter
 from detectron2.utils import comm
+from detectron2.utils.events import CommonMetricPrinter
 
 from ..data.atomic_io import write_json_atomically
 
@@ -32,6 +43,8 @@ TIMED_STEPS = 16  # timed iterations (data loading included); their mean is the 
 ROUNDING = 25  # iteration counts are multiples of this, so nearby estimates give one schedule
 MIN_ITERATIONS = 100  # never cut below; runs of at most this many iterations are not measured
 RECORD = "time_budget.json"
+REFIT_SHARE = 0.25  # the training's pace is checked once, after this share of its fitted schedule
+REFIT_SKIP = 5  # ... from the step after this many (worker start-up, first calls)
 
 
 def fitted_iterations(seconds_per_iteration: float, minutes: float, max_iter: int) -> int:
@@ -87,9 +100,17 @@ def trained_iterations_note(cfg) -> str:
     record = read_record(os.path.join(cfg.OUTPUT_DIR, RECORD), budget_settings(cfg))
     if cfg.SOLVER.SISEG.TRAIN_MINUTES <= 0 or record is None:
         return f"{cfg.SOLVER.MAX_ITER} training iterations (`SOLVER.MAX_ITER`)"
-    return (f"{record['max_iter']} training iterations of the {cfg.SOLVER.MAX_ITER} configured: "
+    note = (f"{record['max_iter']} training iterations of the {cfg.SOLVER.MAX_ITER} configured: "
             f"`SOLVER.SISEG.TRAIN_MINUTES {cfg.SOLVER.SISEG.TRAIN_MINUTES:g}` at "
             f"{record['seconds_per_iteration']:.2f} s an iteration on this machine")
+    refit = record.get("refit")
+    if refit is None:
+        return note
+    return (f"{refit['max_iter']} training iterations of the {cfg.SOLVER.MAX_ITER} configured: "
+            f"`SOLVER.SISEG.TRAIN_MINUTES {cfg.SOLVER.SISEG.TRAIN_MINUTES:g}`, fitted to "
+            f"{record['max_iter']} at {record['seconds_per_iteration']:.2f} s an iteration before training "
+            f"and again before iteration {refit['at']} from the training's own "
+            f"{refit['seconds_per_iteration']:.2f} s")
 
 
 def read_record(path: str, settings: dict):
@@ -127,3 +148,71 @@ def measure_iteration_seconds(cfg, trainer_class) -> float:
         np.random.set_state(states[1])
         random.setstate(states[2])
     return statistics.mean(seconds[WARMUP_STEPS:])
+
+
+class TimeBudgetRefit(HookBase):
+    """Fits ``SOLVER.MAX_ITER`` again from the training's own mean step time after ``REFIT_SHARE``
+    of the schedule (iterations ``REFIT_SKIP`` to then, hooks included), or replays the re-fit a
+    previous run in the folder recorded; see the module docstring. It comes first among the
+    hooks, so that the checkpointer, the evaluation and the weight average see the new end."""
+
+    def __init__(self, record_path: str, record: dict):
+        self.path = record_path
+        self.record = record
+        self.at = max(REFIT_SKIP + 10, int(REFIT_SHARE * record["max_iter"]))  # the check's iteration
+        self.started = None  # clock at the start of iteration REFIT_SKIP
+
+    @staticmethod
+    def now() -> float:
+        return time.perf_counter()
+
+    def before_train(self):
+        refit = self.record.get("refit")
+        if refit is not None and self.trainer.start_iter > refit["at"]:  # resumed past the re-fit
+            self.apply(refit["max_iter"])
+
+    def before_step(self):
+        if self.trainer.iter == REFIT_SKIP:
+            self.started = self.now()
+        if self.trainer.iter != self.at or self.at >= self.trainer.max_iter:
+            return
+        refit = self.record.get("refit")
+        if refit is None and self.started is not None:  # a resumed run may have missed the start
+            pace = (self.now() - self.started) / (self.at - REFIT_SKIP)  # iterations SKIP .. at - 1
+            max_iter = fitted_iterations(pace, self.record["train_minutes"], self.record["config_max_iter"])
+            if comm.get_world_size() > 1:  # every process must run the same schedule
+                max_iter = min(comm.all_gather(max_iter))
+            refit = {"at": self.at, "seconds_per_iteration": pace, "max_iter": max(max_iter, self.at + 1)}
+            self.record = {**self.record, "refit": refit}
+            if comm.is_main_process():
+                write_json_atomically(self.path, self.record)
+        if refit is not None and refit["at"] == self.at:
+            logger.info(f"Time budget re-fit before iteration {self.at}: {refit['seconds_per_iteration']:.2f} s an "
+                        f"iteration in training; SOLVER.MAX_ITER {self.trainer.max_iter} -> {refit['max_iter']}")
+            self.apply(refit["max_iter"])
+
+    def apply(self, max_iter: int):
+        """The schedule's end moved to ``max_iter``: in the trainer's loop, its learning-rate
+        multiplier, its checkpointer and its ETA printer (which keep a copy of it)."""
+        trainer = self.trainer
+        trainer.max_iter = max_iter
+        scheduler = getattr(trainer, "scheduler", None)
+        if hasattr(scheduler, "_max_iter"):  # Detectron2's LRMultiplier: multiplier(iter / _max_iter)
+            scheduler._max_iter = max_iter
+        for hook in trainer._hooks:
+            if isinstance(hook, PeriodicCheckpointer):
+                hook.max_iter = max_iter
+            if isinstance(hook, PeriodicWriter):
+                for writer in hook._writers:
+                    if isinstance(writer, CommonMetricPrinter):
+                        writer._max_iter = max_iter
+
+
+def refit_hook(cfg):
+    """The re-fit hook of a training of ``cfg`` (the config as given, before
+    ``fit_to_time_budget``), or None when it has no time budget."""
+    if cfg.SOLVER.SISEG.TRAIN_MINUTES <= 0 or cfg.SOLVER.MAX_ITER <= MIN_ITERATIONS:
+        return None
+    path = os.path.join(cfg.OUTPUT_DIR, RECORD)
+    record = read_record(path, budget_settings(cfg))
+    return None if record is None else TimeBudgetRefit(path, record)

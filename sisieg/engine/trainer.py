@@ -9,10 +9,11 @@ from detectron2.data import (
 )
 from detectron2.data.samplers import RepeatFactorTrainingSampler, TrainingSampler
 from detectron2.engine import DefaultTrainer, default_writers
+from detectron2.engine.defaults import verify_results
 from detectron2.engine.hooks import LRScheduler
 from detectron2.evaluation import SemSegEvaluator
 from detectron2.utils import comm
-from detectron2.utils.events import JSONWriter
+from detectron2.utils.events import EventStorage, JSONWriter
 from detectron2.solver import LRMultiplier, WarmupParamScheduler
 from detectron2.solver.build import get_default_optimizer_params, maybe_add_gradient_clipping
 from fvcore.common.param_scheduler import PolynomialDecayParamScheduler
@@ -23,7 +24,7 @@ from ..errors import InputError
 from ..errors import check_choice
 from .checkpoint import Checkpointer
 from .resumption import SkipSampler, trim_metrics
-from .time_budget import fit_to_time_budget
+from .time_budget import fit_to_time_budget, refit_hook
 from .timing import ForwardTimer
 from .weight_average import WeightAverage
 from ..data.dataset_mapper import SISegDatasetMapper
@@ -78,8 +79,11 @@ class Trainer(DefaultTrainer):
 
     def __init__(self, cfg):
         """Detectron2's trainer of ``cfg``, whose ``SOLVER.MAX_ITER`` ``SOLVER.SISEG.TRAIN_MINUTES``
-        may first lower to what fits on this machine (sisieg/engine/time_budget.py)."""
-        super().__init__(fit_to_time_budget(cfg, type(self)))
+        may first lower to what fits on this machine, and fit again once the training's own
+        pace is known (sisieg/engine/time_budget.py)."""
+        fitted = fit_to_time_budget(cfg, type(self))
+        self.budget_refit = refit_hook(cfg)  # from its record; before Detectron2's __init__ builds the hooks
+        super().__init__(fitted)
 
     @classmethod
     def build_train_loader(cls, cfg, skip: int = 0, seed: int = None):
@@ -121,6 +125,8 @@ class Trainer(DefaultTrainer):
             # average's statistics), the checkpointer that saves model_final, and the evaluation
             after = next(i for i, hook in enumerate(hooks) if isinstance(hook, LRScheduler))
             hooks.insert(after + 1, average)
+        if self.budget_refit is not None:  # first: every later hook sees the schedule's new end
+            hooks.insert(0, self.budget_refit)
         return hooks
 
     def build_writers(self):
@@ -149,7 +155,7 @@ class Trainer(DefaultTrainer):
 
     def train(self):
         try:
-            results = super().train()
+            results = self.train_loop()
         except FloatingPointError as e:
             last = self.checkpointer.get_checkpoint_file() or "none yet (no checkpoint was saved)"
             raise FloatingPointError(
@@ -160,6 +166,30 @@ class Trainer(DefaultTrainer):
         finally:
             log_skips(report_path(self.cfg.OUTPUT_DIR))
         return results
+
+    def train_loop(self):
+        """DefaultTrainer.train, with a loop that reads ``self.max_iter`` at every step instead
+        of a range fixed at the start, so that the time budget's re-fit can move the end."""
+        logger.info(f"Starting training from iteration {self.start_iter}")
+        self.iter = self.start_iter
+        with EventStorage(self.start_iter) as self.storage:
+            try:
+                self.before_train()
+                while self.iter < self.max_iter:
+                    self.before_step()
+                    self.run_step()
+                    self.after_step()
+                    self.iter += 1  # == max_iter at the end, as Detectron2's after_train hooks expect
+            except Exception:
+                logger.exception("Exception during training:")
+                raise
+            finally:
+                self.after_train()
+        if len(self.cfg.TEST.EXPECTED_RESULTS) and comm.is_main_process():  # as DefaultTrainer.train
+            assert hasattr(self, "_last_eval_results"), "No evaluation results obtained during training!"
+            verify_results(self.cfg, self._last_eval_results)
+            return self._last_eval_results
+        return None
 
     @classmethod
     def build_evaluator(cls, cfg, dataset_name, output_folder=None):
