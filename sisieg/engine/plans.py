@@ -23,9 +23,10 @@ NOISE_LEVELS = (0.0, 0.5, 1.0, 2.0, 4.0)  # input pixels
 PAIR_LOSSES = ("MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0", "MODEL.SISEG.DFM.LOSS_BG_WEIGHT", "1.0",
                "MODEL.SISEG.CBR.LOSS_WEIGHT", "1.0")
 # Whole scenes: every table before the main job's 192² crops was measured on them.
-WHOLE_SCENES = ("INPUT.SISEG.CROP_SIZE", "256", "SOLVER.MAX_ITER", "2400")
+WHOLE_SCENE_CROP = ("INPUT.SISEG.CROP_SIZE", "256")
+WHOLE_SCENES = (*WHOLE_SCENE_CROP, "SOLVER.MAX_ITER", "2400")  # and the iteration cap of that config
 # The batch the tables before the main job's batch 4 were measured with (on whole scenes).
-BATCH8 = ("SOLVER.IMS_PER_BATCH", "8", "INPUT.SISEG.CROP_SIZE", "256")
+BATCH8 = ("SOLVER.IMS_PER_BATCH", "8", *WHOLE_SCENE_CROP)
 # The recipe before the mask's distance channel.
 NO_DISTANCE = ("MODEL.SISEG.MASK_DISTANCE_CAP", "0.0")
 # The previous recipe's network: Detectron2's ResNet-18 and IRNet-width heads, with the pair losses.

@@ -54,11 +54,16 @@ def fitted_iterations(seconds_per_iteration: float, minutes: float, max_iter: in
     return min(max_iter, max(fitting, MIN_ITERATIONS))
 
 
+def has_time_budget(cfg) -> bool:
+    """Whether ``cfg`` (as given) trains for minutes: a budget is set and the run is not short."""
+    return cfg.SOLVER.SISEG.TRAIN_MINUTES > 0 and cfg.SOLVER.MAX_ITER > MIN_ITERATIONS
+
+
 def fit_to_time_budget(cfg, trainer_class):
     """``cfg`` with ``SOLVER.MAX_ITER`` lowered to what ``SOLVER.SISEG.TRAIN_MINUTES`` allows on
     this machine (``cfg`` itself when the budget is off or the run is short)."""
     minutes = cfg.SOLVER.SISEG.TRAIN_MINUTES
-    if minutes <= 0 or cfg.SOLVER.MAX_ITER <= MIN_ITERATIONS:
+    if not has_time_budget(cfg):
         return cfg
     settings = budget_settings(cfg)
     path = os.path.join(cfg.OUTPUT_DIR, RECORD)
@@ -100,17 +105,15 @@ def trained_iterations_note(cfg) -> str:
     record = read_record(os.path.join(cfg.OUTPUT_DIR, RECORD), budget_settings(cfg))
     if cfg.SOLVER.SISEG.TRAIN_MINUTES <= 0 or record is None:
         return f"{cfg.SOLVER.MAX_ITER} training iterations (`SOLVER.MAX_ITER`)"
-    note = (f"{record['max_iter']} training iterations of the {cfg.SOLVER.MAX_ITER} configured: "
-            f"`SOLVER.SISEG.TRAIN_MINUTES {cfg.SOLVER.SISEG.TRAIN_MINUTES:g}` at "
-            f"{record['seconds_per_iteration']:.2f} s an iteration on this machine")
+    budget = f"`SOLVER.SISEG.TRAIN_MINUTES {cfg.SOLVER.SISEG.TRAIN_MINUTES:g}`"
+    before = f"{record['seconds_per_iteration']:.2f} s an iteration"
     refit = record.get("refit")
     if refit is None:
-        return note
-    return (f"{refit['max_iter']} training iterations of the {cfg.SOLVER.MAX_ITER} configured: "
-            f"`SOLVER.SISEG.TRAIN_MINUTES {cfg.SOLVER.SISEG.TRAIN_MINUTES:g}`, fitted to "
-            f"{record['max_iter']} at {record['seconds_per_iteration']:.2f} s an iteration before training "
-            f"and again before iteration {refit['at']} from the training's own "
-            f"{refit['seconds_per_iteration']:.2f} s")
+        return (f"{record['max_iter']} training iterations of the {cfg.SOLVER.MAX_ITER} configured: "
+                f"{budget} at {before} on this machine")
+    return (f"{refit['max_iter']} training iterations of the {cfg.SOLVER.MAX_ITER} configured: {budget}, "
+            f"fitted to {record['max_iter']} at {before} before training and again before iteration "
+            f"{refit['at']} from the training's own {refit['seconds_per_iteration']:.2f} s")
 
 
 def read_record(path: str, settings: dict):
@@ -159,7 +162,8 @@ class TimeBudgetRefit(HookBase):
     def __init__(self, record_path: str, record: dict):
         self.path = record_path
         self.record = record
-        self.at = max(REFIT_SKIP + 10, int(REFIT_SHARE * record["max_iter"]))  # the check's iteration
+        refit = record.get("refit")  # replayed where it was made, whatever REFIT_SHARE is now
+        self.at = refit["at"] if refit else max(REFIT_SKIP + 10, int(REFIT_SHARE * record["max_iter"]))
         self.started = None  # clock at the start of iteration REFIT_SKIP
 
     @staticmethod
@@ -186,7 +190,7 @@ class TimeBudgetRefit(HookBase):
             self.record = {**self.record, "refit": refit}
             if comm.is_main_process():
                 write_json_atomically(self.path, self.record)
-        if refit is not None and refit["at"] == self.at:
+        if refit is not None:
             logger.info(f"Time budget re-fit before iteration {self.at}: {refit['seconds_per_iteration']:.2f} s an "
                         f"iteration in training; SOLVER.MAX_ITER {self.trainer.max_iter} -> {refit['max_iter']}")
             self.apply(refit["max_iter"])
@@ -211,7 +215,7 @@ class TimeBudgetRefit(HookBase):
 def refit_hook(cfg):
     """The re-fit hook of a training of ``cfg`` (the config as given, before
     ``fit_to_time_budget``), or None when it has no time budget."""
-    if cfg.SOLVER.SISEG.TRAIN_MINUTES <= 0 or cfg.SOLVER.MAX_ITER <= MIN_ITERATIONS:
+    if not has_time_budget(cfg):
         return None
     path = os.path.join(cfg.OUTPUT_DIR, RECORD)
     record = read_record(path, budget_settings(cfg))
