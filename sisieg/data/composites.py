@@ -82,10 +82,13 @@ def isolated_objects(semantic: np.ndarray, thing_ids, settings: CompositeSetting
 
 
 def candidates(image: np.ndarray, semantic: np.ndarray, ids: np.ndarray) -> List[Candidate]:
-    """The labelled isolated objects of ``ids`` as paste candidates."""
+    """The labelled objects of ``ids`` (isolated objects, proxy or annotated instances) as paste
+    candidates; an id without pixels (an annotation drawn over, a cropped proxy) is skipped."""
     found = []
     for k in range(1, int(ids.max(initial=0)) + 1):  # a loop over objects (data preparation)
         ys, xs = np.nonzero(ids == k)
+        if ys.size == 0:
+            continue
         y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
         mask = ids[y0:y1, x0:x1] == k
         found.append(Candidate(int(semantic[ys[0], xs[0]]), mask, image[y0:y1, x0:x1].copy()))
@@ -152,8 +155,9 @@ def _placement(piece: Candidate, semantic, ids, rng, contact) -> Tuple[float, fl
 def label_free_ids(image, semantic, thing_ids, pool_from: Optional[Tuple[np.ndarray, np.ndarray, Optional[np.ndarray]]],
                    rng: np.random.Generator, settings: CompositeSettings, ignore: int = 255, ids=None):
     """A training sample's (image, semantic, instance ids) without instance labels: the
-    isolated objects labelled (or the known ``ids`` given, e.g. proxy labels of a self-training
-    round, sisieg/data/proxy_labels.py); with probability ``share`` a composite, pasting
+    isolated objects labelled (or the known ``ids`` given: proxy labels of a self-training
+    round, sisieg/data/proxy_labels.py, or the annotated instances with
+    ``INPUT.SISEG.COMPOSITES.LABELLED``); with probability ``share`` a composite, pasting
     candidates of this image and of ``pool_from`` (another image, its semantic mask and its
     known ids, or None: its isolated objects)."""
     ids = isolated_objects(semantic, thing_ids, settings, ignore) if ids is None else ids

@@ -63,9 +63,11 @@ class SISegDatasetMapper:
         thing_ids: Sequence[int] = (),
         donors: Sequence[dict] = (),
         label_free_all: bool = True,
+        label_free_rest: bool = True,
         max_input_pixels: int = 0,
         corruption: Optional[CorruptionSettings] = None,
         proxy_labels: str = "",
+        composite_labelled: bool = False,
     ):
         """
         Args:
@@ -89,6 +91,9 @@ class SISegDatasetMapper:
             label_free_all: with ``composites``, every image is label-free (``label_free``);
                 False (``mixed``): only the images outside ``instance_label_fraction``, the
                 others keep their instance annotations.
+            label_free_rest: with ``composites`` and not ``label_free_all``, the images outside
+                ``instance_label_fraction`` are label-free (``mixed``); False (``instance``):
+                they train without instance ids.
             max_input_pixels: evaluation: a larger image (after the test resize) is an error
                 naming it, before it reaches the model; 0 = no limit.
             corruption: training: also return ``input_sem_seg``, the augmented mask with
@@ -97,6 +102,9 @@ class SISegDatasetMapper:
             proxy_labels: label-free training: a folder of proxy instance ids (a trained
                 model's confident splits, sisieg/data/proxy_labels.py) used instead of the
                 isolated objects alone, for the image and its donors; "" = none.
+            composite_labelled: with ``composites``, the images that keep their instance labels
+                become composites too (``INPUT.SISEG.COMPOSITES.LABELLED``), pasting their
+                annotated instances and their donors' (touching ones included) with exact ids.
         """
         self.is_train = is_train
         self.augmentations = T.AugmentationList(augmentations)
@@ -111,9 +119,11 @@ class SISegDatasetMapper:
         self.thing_ids = list(thing_ids)
         self.donors = list(donors)
         self.label_free_all = label_free_all
+        self.label_free_rest = label_free_rest
         self.max_input_pixels = max_input_pixels
         self.corruption = corruption if corruption is not None and corruption.ops else None
         self.proxy_labels = proxy_labels
+        self.composite_labelled = composite_labelled and composites is not None
 
     @classmethod
     def from_config(cls, cfg, is_train: bool = True):
@@ -181,14 +191,19 @@ class SISegDatasetMapper:
         sem_seg = self._semantic(record, image)
         ids = None
         if self._label_free(record) and sem_seg is not None:
-            rng = np.random.default_rng(np.random.randint(2**31))  # seeded like the augmentations
-            image, sem_seg, ids = label_free_ids(
-                image, sem_seg, self.thing_ids, self._donor(rng), rng, self.composites, self.ignore_value,
-                ids=self._proxy_ids(record, sem_seg),
-            )
+            image, sem_seg, ids = self._composite(image, sem_seg, self._proxy_ids(record, sem_seg))
         elif self._wants_instance_ids(record):
             ids = instance_id_map(record["annotations"], *image.shape[:2])
+            if self.composite_labelled and sem_seg is not None:
+                image, sem_seg, ids = self._composite(image, sem_seg, ids.astype(np.int32))
         return image, sem_seg, ids
+
+    def _composite(self, image, sem_seg, ids):
+        """(image, semantic, ids), a composite with probability ``composites.share``: the known
+        ``ids`` (None: the isolated objects) and a donor's pasted to touch."""
+        rng = np.random.default_rng(np.random.randint(2**31))  # seeded like the augmentations
+        return label_free_ids(image, sem_seg, self.thing_ids, self._donor(rng), rng, self.composites,
+                              self.ignore_value, ids=ids)
 
     def _corrupted(self, sem_seg: np.ndarray) -> np.ndarray:
         """The mask the network sees: ``sem_seg`` with errors drawn on it."""
@@ -200,10 +215,14 @@ class SISegDatasetMapper:
         label-free training; in mixed training, for the images outside the labelled fraction."""
         if self.composites is None:
             return False
-        return self.label_free_all or not has_instance_labels(record, self.instance_label_fraction)
+        if self.label_free_all:
+            return True
+        return self.label_free_rest and not has_instance_labels(record, self.instance_label_fraction)
 
     def _donor(self, rng: np.random.Generator):
-        """(image, semantic mask, proxy ids or None) of a random other training image, or None."""
+        """(image, semantic mask, known ids or None) of a random other training image, or None:
+        its annotated instances where the donor record carries them (``composite_labelled``),
+        else its proxy ids, else None (its isolated objects)."""
         if not self.donors:
             return None
         record = self.donors[int(rng.integers(len(self.donors)))]
@@ -212,6 +231,8 @@ class SISegDatasetMapper:
         except UnreadableImageError:
             return None
         semantic = self._semantic(record, image)
+        if "annotations" in record:
+            return image, semantic, instance_id_map(record["annotations"], *image.shape[:2]).astype(np.int32)
         return image, semantic, self._proxy_ids(record, semantic)
 
     def _proxy_ids(self, record: dict, sem_seg: np.ndarray):
@@ -245,21 +266,36 @@ class SISegDatasetMapper:
 
 
 def label_free_options(cfg, is_train: bool) -> dict:
-    """The mapper's label-free arguments: composites, thing ids and donor records in training
-    with ``MODEL.SISEG.SUPERVISION label_free`` (every image) or ``mixed`` (the images without
-    instance labels); none otherwise."""
+    """The mapper's composite arguments: composites, donor records and their use in training
+    with ``MODEL.SISEG.SUPERVISION label_free`` (every image), ``mixed`` (the images without
+    instance labels; with ``INPUT.SISEG.COMPOSITES.LABELLED`` the others too) or ``instance``
+    with ``LABELLED`` (every image, its annotated instances pasted); none otherwise. Donors carry
+    their annotations only where ``LABELLED`` lets the composites read them."""
     s = cfg.MODEL.SISEG
-    if not is_train or s.SUPERVISION not in LABEL_FREE_SUPERVISIONS:
-        return {}
     c = cfg.INPUT.SISEG.COMPOSITES
-    settings = composite_settings(c)
-    donors = [r for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name) if "sem_seg_file_name" in r]
+    labelled = bool(c.LABELLED) and s.SUPERVISION in ("instance", "mixed")
+    if not is_train or (s.SUPERVISION not in LABEL_FREE_SUPERVISIONS and not labelled):
+        return {}
+    fraction = cfg.INPUT.SISEG.INSTANCE_LABEL_FRACTION
+    donors = [donor_record(r, labelled and has_instance_labels(r, fraction))
+              for name in cfg.DATASETS.TRAIN for r in DatasetCatalog.get(name)]
     return {
-        "composites": settings,
-        "donors": [{k: r[k] for k in ("file_name", "sem_seg_file_name")} for r in donors],
+        "composites": composite_settings(c),
+        "donors": [d for d in donors if "sem_seg_file_name" in d or "annotations" in d],
         "label_free_all": s.SUPERVISION == "label_free",
+        "label_free_rest": s.SUPERVISION in LABEL_FREE_SUPERVISIONS,
         "proxy_labels": c.PROXY_LABELS,
+        "composite_labelled": labelled,
     }
+
+
+def donor_record(record: dict, with_annotations: bool) -> dict:
+    """What a donor keeps of a training record: its image and semantic mask files, and its
+    instance annotations only ``with_annotations`` (labelled composites; never label-free)."""
+    donor = {k: record[k] for k in ("file_name", "sem_seg_file_name") if k in record}
+    if with_annotations and record.get("annotations"):
+        donor["annotations"] = record["annotations"]
+    return donor
 
 
 UNKNOWN_CODE = 255  # how an unknown (-1) instance id travels through the transforms as uint8

@@ -132,3 +132,38 @@ def test_mixed_mapper_labels_its_fraction_from_annotations_and_the_rest_label_fr
             x = mapper(dict(record, annotations=Untouchable()))
             assert torch.equal(x["instance_ids"] != 0, x["sem_seg"] > 0)
     DatasetCatalog.remove("sisieg_test_mixed")
+
+
+def test_labelled_composites_paste_annotated_instances_with_exact_ids(tmp_path):
+    from sisieg.data.instance_ids import has_instance_labels, instance_id_map
+
+    register_shapes_split("sisieg_test_labelled", str(tmp_path), "tiny_train", 6, (128, 128), 0)
+    fixed = ["DATASETS.TRAIN", "('sisieg_test_labelled',)", "INPUT.SISEG.SCALE_RANGE", "[1.0, 1.0]",
+             "INPUT.SISEG.HFLIP", "False", "INPUT.SISEG.CROP_SIZE", "0", "INPUT.SISEG.COMPOSITES.SHARE", "1.0",
+             "INPUT.SISEG.COMPOSITES.LABELLED", "True"]
+    mapper = SISegDatasetMapper(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "instance", *fixed]), is_train=True)
+    records = DatasetCatalog.get("sisieg_test_labelled")
+    assert len(mapper.donors) == len(records) and all("annotations" in d for d in mapper.donors)
+    np.random.seed(0)
+    for record in records:
+        annotated = instance_id_map(record["annotations"], record["height"], record["width"])
+        x = mapper(record)
+        ids, semantic = x["instance_ids"], x["sem_seg"]
+        assert ids.max() > annotated.max()  # instances were pasted, with new ids
+        assert torch.equal(ids != 0, semantic > 0)  # every thing pixel has its exact instance
+        for k in torch.unique(ids[ids > 0]):
+            assert torch.unique(semantic[ids == k]).numel() == 1  # one class an instance
+        kept = ids == torch.as_tensor(annotated).long()  # the annotated instances left uncovered
+        assert kept[torch.as_tensor(annotated) > 0].any()
+    # without LABELLED the instance mapper is unchanged: no composites, no donors
+    plain = SISegDatasetMapper(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "instance", *fixed[:-2]]), is_train=True)
+    assert plain.composites is None and not plain.donors
+    # label-free composites never receive annotations, LABELLED or not
+    free = SISegDatasetMapper(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "label_free", *fixed]), is_train=True)
+    assert free.donors and not any("annotations" in d for d in free.donors)
+    # instance supervision on a labelled fraction: the other images stay without instance ids
+    half = SISegDatasetMapper(build_config(CONFIG, ["MODEL.SISEG.SUPERVISION", "instance", *fixed,
+                                                    "INPUT.SISEG.INSTANCE_LABEL_FRACTION", "0.5"]), is_train=True)
+    unlabelled = [r for r in records if not has_instance_labels(r, 0.5)]
+    assert unlabelled and all("instance_ids" not in half(r) for r in unlabelled)
+    DatasetCatalog.remove("sisieg_test_labelled")
