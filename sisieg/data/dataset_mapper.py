@@ -62,8 +62,7 @@ class SISegDatasetMapper:
         composites: Optional[CompositeSettings] = None,
         thing_ids: Sequence[int] = (),
         donors: Sequence[dict] = (),
-        label_free_all: bool = True,
-        label_free_rest: bool = True,
+        label_free_images: str = "all",
         max_input_pixels: int = 0,
         corruption: Optional[CorruptionSettings] = None,
         proxy_labels: str = "",
@@ -88,12 +87,11 @@ class SISegDatasetMapper:
                 (sisieg.data.composites); instance annotations are dropped unread.
             thing_ids: semantic ids of the thing classes (label-free training, corruption).
             donors: records whose isolated objects may be pasted too (label-free training).
-            label_free_all: with ``composites``, every image is label-free (``label_free``);
-                False (``mixed``): only the images outside ``instance_label_fraction``, the
-                others keep their instance annotations.
-            label_free_rest: with ``composites`` and not ``label_free_all``, the images outside
-                ``instance_label_fraction`` are label-free (``mixed``); False (``instance``):
-                they train without instance ids.
+            label_free_images: with ``composites``, which images are label-free: "all"
+                (``label_free``), "unlabelled" (``mixed``: those outside
+                ``instance_label_fraction``; the others keep their instance annotations) or
+                "none" (``instance`` with ``composite_labelled``: the others train without
+                instance ids).
             max_input_pixels: evaluation: a larger image (after the test resize) is an error
                 naming it, before it reaches the model; 0 = no limit.
             corruption: training: also return ``input_sem_seg``, the augmented mask with
@@ -118,8 +116,7 @@ class SISegDatasetMapper:
         self.composites = composites
         self.thing_ids = list(thing_ids)
         self.donors = list(donors)
-        self.label_free_all = label_free_all
-        self.label_free_rest = label_free_rest
+        self.label_free_images = label_free_images
         self.max_input_pixels = max_input_pixels
         self.corruption = corruption if corruption is not None and corruption.ops else None
         self.proxy_labels = proxy_labels
@@ -213,11 +210,9 @@ class SISegDatasetMapper:
     def _label_free(self, record: dict) -> bool:
         """Whether the record's instance ids come from its semantic mask (composites): always in
         label-free training; in mixed training, for the images outside the labelled fraction."""
-        if self.composites is None:
+        if self.composites is None or self.label_free_images == "none":
             return False
-        if self.label_free_all:
-            return True
-        return self.label_free_rest and not has_instance_labels(record, self.instance_label_fraction)
+        return self.label_free_images == "all" or not has_instance_labels(record, self.instance_label_fraction)
 
     def _donor(self, rng: np.random.Generator):
         """(image, semantic mask, known ids or None) of a random other training image, or None:
@@ -282,8 +277,7 @@ def label_free_options(cfg, is_train: bool) -> dict:
     return {
         "composites": composite_settings(c),
         "donors": [d for d in donors if "sem_seg_file_name" in d or "annotations" in d],
-        "label_free_all": s.SUPERVISION == "label_free",
-        "label_free_rest": s.SUPERVISION in LABEL_FREE_SUPERVISIONS,
+        "label_free_images": {"label_free": "all", "mixed": "unlabelled"}.get(s.SUPERVISION, "none"),
         "proxy_labels": c.PROXY_LABELS,
         "composite_labelled": labelled,
     }
