@@ -58,6 +58,15 @@ def add_sisieg_config(cfg):
     _C.CBR.CHANNELS = 32  # 1x1 conv width per level before the boundary logit (IRNet)
     _C.CBR.LOSS_WEIGHT = 1.0  # weight of L_B (Eq. 16)
 
+    _C.CENTER = CN()  # an optional centre head (sisieg/modeling/heads/center_heatmap.py): centres = its peaks
+    _C.CENTER.NAME = ""  # registered centre head: "heatmap"; "" = none, the centres are the modes of the votes
+    _C.CENTER.CHANNELS = 32  # width of its 3x3 layer (its own IRNet fusion: DFM.LEVEL_CHANNELS, FUSE_CHANNELS)
+    _C.CENTER.SIGMA = 4.0  # standard deviation of the target Gaussians around the centroids, input pixels
+    _C.CENTER.LOSS_WEIGHT = 1.0  # weight of its focal loss (instance ids needed: not with SUPERVISION "semantic")
+    _C.CENTER.THRESHOLD = 0.3  # inference: a peak needs this centre probability
+    _C.CENTER.NMS_RADIUS = 3  # inference: a peak is the maximum within this many input pixels
+    _C.CENTER.LINK_RADIUS = 8.0  # inference: a component takes a peak when VOTES.MIN_MASS of its votes land this close (input px)
+
     _C.PAIRS = CN()
     _C.PAIRS.TRAIN_RADIUS = 10  # half-disk radius gamma of training pairs, feature pixels (152 offsets)
 

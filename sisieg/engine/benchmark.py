@@ -112,7 +112,7 @@ class TensorAdapter(nn.Module):
     def forward(self, image):
         record = dict(self.inputs, image=image)
         if self.part == "heads":
-            return self.model._heads([record], [record["sem_seg"]])
+            return tuple(x for x in self.model._heads([record], [record["sem_seg"]]) if x is not None)
         if self.part == "segmenter":
             prediction = self.model.segmenter([record])[0]
             return prediction.labels if prediction.probs is None else prediction.probs

@@ -70,12 +70,12 @@ def restore(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def averaged_heads(heads: Callable, inputs: Tuple[torch.Tensor, ...], count: int):
-    """Mean (displacement, boundary) of ``heads(*inputs)`` over the first ``count`` symmetries:
-    ``inputs`` are padded maps (N, C, H, W) or None; ``heads`` returns a field (N, 2, h, w) and a
-    map (N, 1, h', w') on the transformed grid."""
-    fields, maps = [], []
+    """Mean outputs of ``heads(*inputs)`` over the first ``count`` symmetries: ``inputs`` are padded
+    maps (N, C, H, W) or None; ``heads`` returns a field (N, 2, h, w), turned back as a field, then
+    maps (N, C, h', w') or None (a head the model lacks), each on the transformed grid."""
+    total = None
     for k in range(count):  # a loop over at most 8 symmetries, each a batched forward
-        displacement, boundary = heads(*[None if x is None else transform(x, k) for x in inputs])
-        fields.append(restore_field(displacement, k))
-        maps.append(restore(boundary, k))
-    return torch.stack(fields).mean(0), torch.stack(maps).mean(0)
+        field, *maps = heads(*[None if x is None else transform(x, k) for x in inputs])
+        restored = [restore_field(field, k)] + [None if m is None else restore(m, k) for m in maps]
+        total = restored if total is None else [None if a is None else a + b for a, b in zip(total, restored)]
+    return tuple(None if t is None else t / count for t in total)

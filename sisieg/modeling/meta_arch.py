@@ -13,7 +13,7 @@ from ..data.image_io import check_input_pixels
 from ..data.skipped_images import FAILED
 from ..errors import ConfigError, InputError, check_choice
 from .field_augmentation import averaged_heads, check_count
-from .heads import build_cbr_head, build_dfm_head
+from .heads import build_cbr_head, build_center_head, build_dfm_head
 from .input_encoding import InputEncoder
 from .postprocessing import InstanceInference
 from .heads.layers import resize_to
@@ -21,6 +21,7 @@ from .labels import downsample_batch, pool_field, resize_labels, thing_lookup
 from .losses import boundary_loss, displacement_losses, offset_loss
 from .oracle_heads import OracleHeads
 from .precision import TRAIN_PRECISIONS, training_autocast
+from .heads.center_heatmap import heatmap_targets
 from .targets import head_targets
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
@@ -66,6 +67,7 @@ class SISeg(nn.Module):
         max_input_pixels: int = 0,
         oracle_heads: OracleHeads = None,
         train_precision: str = "float32",
+        center_head: nn.Module = None,
     ):
         """
         Args:
@@ -106,6 +108,9 @@ class SISeg(nn.Module):
             train_precision: "float32"; "bfloat16": the training forward (and so backward) of
                 backbone and heads under bfloat16 autocast, targets and losses in float32;
                 "auto": bfloat16 where the device has it natively (sisieg/modeling/precision.py).
+            center_head: an optional centre heatmap head (sisieg/modeling/heads/center_heatmap.py),
+                trained by ``loss_center`` on instance ids; at inference the votes grouping's
+                centres are its peaks. None: the modes of the votes.
         """
         super().__init__()
         if train_mask_source not in TRAIN_MASK_SOURCES:
@@ -118,6 +123,7 @@ class SISeg(nn.Module):
         self.input_encoder = input_encoder
         self.displacement_head = displacement_head
         self.boundary_head = boundary_head
+        self.center_head = center_head
         self.in_features = list(in_features)
         self.postprocess = postprocess
         self.ignore_value = ignore_value
@@ -197,6 +203,7 @@ class SISeg(nn.Module):
                 "loss_dfm_fg": s.DFM.LOSS_FG_WEIGHT,
                 "loss_dfm_bg": s.DFM.LOSS_BG_WEIGHT,
                 "loss_cbr": s.CBR.LOSS_WEIGHT,
+                "loss_center": s.CENTER.LOSS_WEIGHT,
             },
             "bias_momentum": s.DFM.BIAS_MOMENTUM,
             "offset_weighting": {
@@ -208,6 +215,7 @@ class SISeg(nn.Module):
             "network_only": cfg.TEST.SISEG.NETWORK_ONLY_SPEED,
             "max_input_pixels": s.INFERENCE.MAX_INPUT_PIXELS,
             "oracle_heads": OracleHeads.from_config(cfg) if s.ORACLE_HEADS else None,
+            "center_head": _center_head(cfg, shapes, encoder.in_channels),
         }
 
     @property
@@ -235,8 +243,9 @@ class SISeg(nn.Module):
         ).tensor
 
     def _heads(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
-        """Backbone + DFM + CBR on the padded batch: displacement (N, 2, H/s, W/s), boundary
-        logits (N, 1, H/t, W/t), each at its head's stride."""
+        """Backbone + DFM + CBR (+ centre head) on the padded batch: displacement (N, 2, H/s, W/s),
+        boundary logits (N, 1, H/t, W/t), centre logits (N, 1, H/c, W/c) or None, each at its head's
+        stride."""
         return self._network(*self._padded_inputs(batched_inputs, semantic))
 
     def _padded_inputs(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
@@ -252,7 +261,8 @@ class SISeg(nn.Module):
         with torch.set_grad_enabled(self.training and not self.freeze_backbone):
             features = self.backbone(x)
         features = {f: features[f] for f in self.in_features}
-        return self.displacement_head(features, x), self.boundary_head(features, x)
+        center = None if self.center_head is None else self.center_head(features, x)
+        return self.displacement_head(features, x), self.boundary_head(features, x), center
 
     # ---------------------------------------------------------------- training
     def losses(self, batched_inputs: List[dict]) -> Dict[str, torch.Tensor]:
@@ -267,7 +277,7 @@ class SISeg(nn.Module):
             with torch.no_grad():
                 shown = [p.labels for p in self.segmenter(batched_inputs)]
         with training_autocast(self.train_precision, self.device):
-            displacement, boundary_logits = self._heads(batched_inputs, shown)
+            displacement, boundary_logits, center_logits = self._heads(batched_inputs, shown)
         displacement, boundary_logits = displacement.float(), boundary_logits.float()
         labels = self.thing_lut[self._batch(truth, self.ignore_value).long()]
         use_instances = self._instance_images(batched_inputs)
@@ -288,6 +298,9 @@ class SISeg(nn.Module):
         if self.supervision != "semantic" and self._weighted("loss_dfm_offset"):
             targets = head_targets(ids.clamp(min=0), displacement.shape[-2:], self.head_stride)
             losses["loss_dfm_offset"] = offset_loss(displacement, targets, **self.offset_weighting)
+        if self.center_head is not None and self._weighted("loss_center"):
+            known = torch.where(use_instances[:, None, None], ids, PAIR_IGNORE)  # images without ids: unknown
+            losses["loss_center"] = self.center_head.losses(center_logits.float(), known)
         self._update_bias(displacement.detach(), downsample_batch(labels, displacement.shape[-2:], self.head_stride))
         return {k: v * self.loss_weights.get(k, 1.0) for k, v in losses.items()}
 
@@ -296,6 +309,11 @@ class SISeg(nn.Module):
         names = ["loss_dfm_fg", "loss_dfm_bg", "loss_cbr"]
         if self.supervision != "semantic":
             names.append("loss_dfm_offset")
+        if self.center_head is not None and self.supervision == "semantic":
+            raise ConfigError(
+                "MODEL.SISEG.CENTER.NAME needs instance ids to train (the semantic supervision has none): "
+                "use SUPERVISION instance, mixed or label_free, or CENTER.NAME ''"
+            )
         if not self._weighted(*names):
             keys = "MODEL.SISEG.DFM.LOSS_FG_WEIGHT / LOSS_BG_WEIGHT, MODEL.SISEG.CBR.LOSS_WEIGHT"
             if self.supervision != "semantic":
@@ -380,7 +398,7 @@ class SISeg(nn.Module):
             semantic = [p.labels.to(self.device) for p in predictions]
         if self.postprocess.uses_heads:
             with self.timer("backbone+heads"):
-                displacement, boundary = self._predict_heads(batched_inputs, semantic)
+                displacement, boundary, center = self._predict_heads(batched_inputs, semantic)
         if self.network_only:
             return [{"instances": empty_instances(x)} for x in batched_inputs]
         results = []
@@ -393,33 +411,51 @@ class SISeg(nn.Module):
             if trace is not None:
                 trace["semantic"] = semantic[i]
             if self.postprocess.uses_heads:
+                center_i = None if center is None else center[i]
                 if trace is not None:
-                    trace.update(displacement=displacement[i], boundary=boundary[i])
+                    trace.update(displacement=displacement[i], boundary=boundary[i], center=center_i)
                 instances = self.postprocess.displacement(
-                    displacement[i], boundary[i], things, output_size, self.head_stride, probs, trace
+                    displacement[i], boundary[i], things, output_size, self.head_stride, probs, trace,
+                    center_i, self.center_stride,
                 )
             else:
                 instances = self.postprocess.connected_components(things, output_size, probs)
             results.append({"instances": instances, "sem_seg": self._sem_seg(prediction, output_size)})
         return results
 
+    @property
+    def center_stride(self) -> int:
+        """Input pixels per pixel of the centre head's output (0 without one)."""
+        return 0 if self.center_head is None else self.center_head.stride
+
     def _predict_heads(self, batched_inputs: List[dict], semantic: List[torch.Tensor]):
-        """(displacement (N, 2, h, w) with the bias removed, boundary probabilities (N, h, w)):
-        the heads' outputs, or the perfect ones of ``oracle_heads``."""
+        """(displacement (N, 2, h, w) with the bias removed, boundary probabilities (N, h, w),
+        centre probabilities (N, h', w') or None): the heads' outputs, or the perfect ones of
+        ``oracle_heads`` (the centres: the centre head's targets)."""
         if self.oracle_heads is not None:
             size = self._batch(semantic, self.ignore_value).shape[-2:]
             head_size = (size[0] // self.head_stride, size[1] // self.head_stride)
-            return self.oracle_heads(batched_inputs, head_size, self.head_stride, self.device)
-        displacement, boundary_logits = averaged_heads(
+            displacement, boundary = self.oracle_heads(batched_inputs, head_size, self.head_stride, self.device)
+            return displacement, boundary, self._perfect_centers(batched_inputs, size)
+        displacement, boundary_logits, center_logits = averaged_heads(
             self._debiased_network, self._padded_inputs(batched_inputs, semantic), self.field_augmentations
         )
         boundary = resize_to(boundary_logits, displacement.shape[-2:]).sigmoid()[:, 0]
-        return displacement, boundary
+        return displacement, boundary, None if center_logits is None else center_logits.sigmoid()[:, 0]
+
+    def _perfect_centers(self, batched_inputs: List[dict], size):
+        """The centre head's targets (N, h', w') for the ground-truth instances; None without a head."""
+        if self.center_head is None:
+            return None
+        ids = self._batch([x["instance_ids"] for x in batched_inputs], 0).long()
+        stride = self.center_stride
+        grid = (size[0] // stride, size[1] // stride)
+        return heatmap_targets(ids.clamp(min=0), grid, stride, self.center_head.sigma)[0]
 
     def _debiased_network(self, images: torch.Tensor, labels: torch.Tensor):
         """The heads with the field's bias removed (before any averaging: it turns with the field)."""
-        displacement, boundary_logits = self._network(images, labels)
-        return displacement - self.displacement_bias.view(1, 2, 1, 1), boundary_logits
+        displacement, boundary_logits, center_logits = self._network(images, labels)
+        return displacement - self.displacement_bias.view(1, 2, 1, 1), boundary_logits, center_logits
 
     def _check_input_size(self, record: dict):
         height, width = record["image"].shape[-2:]
@@ -443,6 +479,17 @@ class SISeg(nn.Module):
         classes = self.input_encoder.num_semantic_classes
         ids = torch.arange(classes, device=self.device).view(-1, 1, 1)
         return (labels[None] == ids).to(torch.uint8)
+
+
+def _center_head(cfg, shapes, input_channels: int):
+    """``MODEL.SISEG.CENTER``'s head, or None; its peaks are read by the votes grouping only."""
+    head = build_center_head(cfg, shapes, input_channels)
+    if head is not None and cfg.MODEL.SISEG.GROUPING != "votes":
+        raise ConfigError(
+            f"MODEL.SISEG.CENTER.NAME {cfg.MODEL.SISEG.CENTER.NAME!r} gives centres to the votes grouping "
+            f"only; MODEL.SISEG.GROUPING is {cfg.MODEL.SISEG.GROUPING!r}"
+        )
+    return head
 
 
 def empty_instances(record: dict) -> Instances:

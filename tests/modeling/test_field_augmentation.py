@@ -46,7 +46,7 @@ def test_the_model_averages_its_heads_and_rejects_other_counts():
     semantic[10:30, 12:40] = 1
     record = {"image": torch.zeros(3, 64, 64, dtype=torch.uint8), "height": 64, "width": 64}
     with torch.no_grad():
-        averaged, _ = model._predict_heads([record], [semantic])
+        averaged, _, _ = model._predict_heads([record], [semantic])
         versions = [model._debiased_network(None, transform(semantic[None], k))[0] for k in range(4)]
     assert torch.allclose(averaged, torch.stack([restore_field(v, k) for k, v in enumerate(versions)]).mean(0))
     assert not torch.allclose(averaged, versions[0])  # an untrained network is no symmetric one

@@ -13,7 +13,7 @@ Cost: sorting the votes (one per head-grid pixel) plus (2r+1)² look-ups per occ
 pixels x (most modes in one component) distances; no dense (instances, H, W) tensor.
 """
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Callable, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -87,16 +87,22 @@ def group_by_votes(
     component_class: torch.Tensor,
     stride: int,
     settings: VoteSettings = VoteSettings(),
+    modes_of: Optional[Callable] = None,
 ) -> Votes:
     """Instances from a displacement field (2, h, w) (head pixels, bias removed) and the
     semantic components (H, W) of the input (0 none, 1..C; their classes ``component_class``
-    (C + 1,)), see the module docstring."""
+    (C + 1,)), see the module docstring. ``modes_of(endpoints (2, V), component (V,))`` -> ``Modes``
+    finds the centres another way (a centre heatmap's peaks: center_peaks.py); default: the
+    modes of the vote density."""
     size = components.shape
     small = downsample_labels(components, displacement.shape[-2:], stride)
     endpoints = follow(displacement, head_grid(small.shape, small.device).reshape(2, -1) + displacement.reshape(2, -1), settings.steps - 1)
     endpoints = endpoints.reshape(2, *small.shape)
     voters = small > 0
-    modes = find_modes(endpoints[:, voters], small[voters], small.shape, stride, settings)
+    if modes_of is None:
+        modes = find_modes(endpoints[:, voters], small[voters], small.shape, stride, settings)
+    else:
+        modes = modes_of(endpoints[:, voters], small[voters])
     modes = merge_pieces(modes, components, component_class, stride, settings.merge_radius)
     field = upsampled_field(displacement, small > 0, stride, size)
     grid = (head_grid(size, components.device) + 0.5) / stride - 0.5  # input pixels, head coordinates

@@ -14,6 +14,7 @@ pixels take the best-scoring instance of their class at the input resolution; re
 instance reached become instances; score = objectness x class score (Eq. 13).
 """
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Optional, Tuple
 
 import torch
@@ -24,6 +25,7 @@ from ...errors import check_choice
 from ...utils import StageTimer
 from ..labels import downsample_labels, label_boxes, label_masks, mean_per_label, relabel_contiguous
 from ..labels import resize_labels, upsample_scores
+from .center_peaks import find_peaks, modes_from_peaks
 from .center_votes import VoteSettings, group_by_votes
 from .components import semantic_components
 from .irnet_grouping import assign_to_centroids, centroid_thresholds, find_centroid_regions
@@ -58,6 +60,9 @@ class InstanceInference:
     split_by_semantic_connectivity: bool = True
     min_area: int = 16
     max_detections: int = 100
+    center_threshold: float = 0.3
+    center_nms_radius: int = 3
+    center_link_radius: float = 8.0
     timer: StageTimer = field(default_factory=StageTimer, repr=False, compare=False)
 
     def __post_init__(self):
@@ -86,6 +91,9 @@ class InstanceInference:
             split_by_semantic_connectivity=i.SPLIT_BY_SEMANTIC_CONNECTIVITY,
             min_area=i.MIN_AREA,
             max_detections=cfg.TEST.DETECTIONS_PER_IMAGE,
+            center_threshold=s.CENTER.THRESHOLD,
+            center_nms_radius=s.CENTER.NMS_RADIUS,
+            center_link_radius=s.CENTER.LINK_RADIUS,
         )
 
     @property
@@ -109,6 +117,8 @@ class InstanceInference:
         stride: int,
         class_probs: Optional[torch.Tensor] = None,
         trace: Optional[dict] = None,
+        center: Optional[torch.Tensor] = None,
+        center_stride: int = 4,
     ) -> Instances:
         """SISeg's inference for one image.
 
@@ -120,12 +130,15 @@ class InstanceInference:
             stride: input pixels per head pixel.
             class_probs: (K+1, H, W) thing-class probabilities (index 0 background), or None.
             trace: if a dict, receives the intermediate maps (for pictures and debugging).
+            center: (h', w') centre probabilities of a centre head on its grid of ``center_stride``
+                input pixels, or None: the votes grouping's centres are then its peaks.
         """
         with self.timer("grouping"):
             regions = semantic_components(thing_map)  # once: every step below works in them
         if self.grouping == "votes":
             with self.timer("grouping"):
-                votes = group_by_votes(displacement, *regions, stride, self.votes)
+                votes = group_by_votes(displacement, *regions, stride, self.votes,
+                                       self.peak_modes(center, center_stride, displacement.shape[-2:], stride))
             if trace is not None:
                 trace.update(endpoints=votes.endpoints, centres=votes.centres, assignment=votes.labels)
             if not self.use_random_walk:
@@ -153,6 +166,16 @@ class InstanceInference:
                 labels = torch.where(labels > 0, labels, grouped)
             objectness = mean_per_label(scores, labels, num)
             return self.finish(labels, objectness, instance_class, regions, output_size, class_probs)
+
+    def peak_modes(self, center, center_stride: int, size, stride: int):
+        """``modes_of`` for ``group_by_votes``: the modes the peaks of the centre probabilities
+        ``center`` give (None without a centre head: the modes of the votes)."""
+        if center is None:
+            return None
+        peaks = find_peaks(center, size, center_stride / stride, self.center_threshold,
+                           round(self.center_nms_radius / stride))
+        return partial(modes_from_peaks, peaks=peaks, stride=stride, min_mass=self.votes.min_mass,
+                       link_radius=self.center_link_radius)
 
     def irnet_grouping(self, displacement, thing_map, stride, trace):
         """IRNet's rule on the head grid: (instances (h, w), their classes, head-grid things)."""
