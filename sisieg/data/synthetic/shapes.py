@@ -51,6 +51,7 @@ class Scene(NamedTuple):
     masks: List[np.ndarray]  # visible (H, W) bool mask per instance; disjoint
     classes: List[int]  # 0-based class per instance
     touching: List[bool]  # whether the instance is 4-adjacent to a same-class instance
+    overlapping: Optional[List[bool]] = None  # whole shape overlaps a same-class object's (occluding pair; not on disk)
 
 
 def draw_scene(rng: np.random.Generator, size) -> Scene:
@@ -67,7 +68,18 @@ def draw_scene(rng: np.random.Generator, size) -> Scene:
     for p, mask in zip(placed, masks):
         _paint_object(rng, image, mask, p)
     image = np.clip(image, 0, 255).astype(np.uint8)
-    return Scene(image, semantic, masks, classes, touching_flags(labels, classes))
+    return Scene(image, semantic, masks, classes, touching_flags(labels, classes), _overlapping(placed))
+
+
+def _overlapping(placed: List[Placed]) -> List[bool]:
+    """For each object, whether its whole shape overlaps the whole shape of another object of its
+    class: one of them occludes the other, so the semantic mask alone cannot say which owns the
+    overlap (the image can: each object has its own shade)."""
+    flags = []
+    for i, p in enumerate(placed):  # a loop over the few objects of one scene
+        flags.append(any(j != i and q.shape.class_id == p.shape.class_id and (q.mask & p.mask).any()
+                         for j, q in enumerate(placed)))
+    return flags
 
 
 def _layout(rng, size) -> List[Placed]:
