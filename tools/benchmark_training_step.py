@@ -9,7 +9,9 @@
   plain memory order (``InputEncoder.memory_format``; configs/shapes/siseg_label_free.yaml);
 - ``--compare distance``: the mask's distance-transform channel in the input vs none
   (``MODEL.SISEG.MASK_DISTANCE_CAP``; configs/shapes/siseg_label_free.yaml): two models, one
-  seed, the same batch.
+  seed, the same batch;
+- ``--compare center``: the model with the centre heatmap head vs without
+  (``MODEL.SISEG.CENTER.NAME``; configs/shapes/siseg_instance.yaml): two models, the same batch.
 
     python tools/benchmark_training_step.py --compare layout
     python tools/benchmark_training_step.py --compare input-layout MODEL.SISEG.TRAIN_PRECISION float32
@@ -68,6 +70,9 @@ COMPARISONS = {
     "distance": ("configs/shapes/siseg_label_free.yaml",
                  {"distance": (("MODEL.SISEG.MASK_DISTANCE_CAP", "16.0"), unchanged),
                   "none": (("MODEL.SISEG.MASK_DISTANCE_CAP", "0.0"), unchanged)}),
+    "center": ("configs/shapes/siseg_instance.yaml",
+               {"center-head": (("MODEL.SISEG.CENTER.NAME", "heatmap"), unchanged),
+                "none": (("MODEL.SISEG.CENTER.NAME", ""), unchanged)}),
 }
 
 

@@ -126,12 +126,17 @@ COMPARISON_FLOOR = "connected components + ground-truth masks"
 COMPARISON_CEILING = "perfect heads + ground-truth masks (ceiling)"
 SISEG_INSTANCE = SHAPES + "siseg_instance.yaml"
 SISEG_PREDICTED = SHAPES + "siseg_semseg_light.yaml"  # any SISeg model on the segmenter's masks
+PREDICTED_MASKS = (  # siseg_semseg_light.yaml's segmenter, on another SISeg config
+    "MODEL.SISEG.SEGMENTER.NAME", "detectron2", "MODEL.SISEG.SEGMENTER.D2_CONFIG", SEGMENTER,
+    "MODEL.SISEG.SEGMENTER.D2_WEIGHTS", "output/shapes/semseg_light/model_final.pth",
+)
 COMPARISON: List[Row] = [
     Row("SISeg label-free + ground-truth masks", SISEG_GT),
     Row("SISeg label-free + trained segmenter", SISEG_PREDICTED, SISEG_GT, needs=(SEGMENTER,)),
     Row("SISeg instance labels + ground-truth masks", SISEG_INSTANCE),
-    # The segmenter's-masks config is the label-free one, whose network the instance config shares.
-    Row("SISeg instance labels + trained segmenter", SISEG_PREDICTED, SISEG_INSTANCE, needs=(SEGMENTER,)),
+    # The instance model has its own network (the image in, a centre head): its config, the segmenter swapped in.
+    Row("SISeg instance labels + trained segmenter", SISEG_INSTANCE, SISEG_INSTANCE, evaluate=PREDICTED_MASKS,
+        needs=(SEGMENTER,)),
     Row(COMPARISON_FLOOR, SHAPES + "cc_oracle.yaml", ""),
     Row(COMPARISON_CEILING, SHAPES + "ceiling_oracle.yaml", ""),
     Row("connected components + trained segmenter", SHAPES + "cc_semseg_light.yaml", "", needs=(SEGMENTER,)),

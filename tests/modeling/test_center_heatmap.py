@@ -108,11 +108,12 @@ def test_center_options_are_checked():
     with pytest.raises(ConfigError, match="instance ids"):
         build_model(build_config(CONFIG, ["MODEL.SISEG.CENTER.NAME", "heatmap", "MODEL.SISEG.SUPERVISION", "semantic",
                                           "MODEL.SISEG.DFM.LOSS_FG_WEIGHT", "1.0"]))
-    assert build_model(build_config(CONFIG, [])).center_head is None
+    assert build_model(build_config("configs/shapes/siseg_label_free.yaml", [])).center_head is None
+    assert build_model(build_config(CONFIG, [])).center_head is not None  # the instance recipe has one
 
 
 def test_the_model_trains_the_center_head_and_uses_its_peaks():
-    cfg = build_config(CONFIG, ["MODEL.SISEG.CENTER.NAME", "heatmap"])
+    cfg = build_config(CONFIG, [])
     model = build_model(cfg)
     ids = torch.zeros(64, 64, dtype=torch.long)
     ids[10:30, 10:30], ids[10:30, 30:50] = 1, 2
