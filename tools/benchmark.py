@@ -6,9 +6,10 @@
     python tools/benchmark.py --device cuda --repeats 20
 
 Every (model, setting, scene, size) runs in a fresh process (sisieg/engine/benchmark.py) on
-the same synthetic scene, batch 1, random weights, after one warm-up. SISeg in three settings:
+the same synthetic scene, batch 1, random weights, after one warm-up. SISeg in four settings:
 ``paper`` (ResNet-50 on the mask, IRNet heads and grouping, random walk), ``recipe`` (the
-recommended configuration of the project page: light backbone, full-resolution field, votes)
+recommended configuration of the project page: light backbone, full-resolution field, votes),
+``instance`` (the recipe with instance labels: the image beside the mask, a centre heatmap head)
 and ``resnet18`` (the previous recipe: the same on Detectron2's ResNet-18); ground-truth masks, so the segmenter costs
 nothing. Each is timed end to end and networks only; the post-processing on a scene is timed
 on the perfect heads (its real instances: ``siseg-postprocessing``). Mask R-CNN keeps its top
@@ -113,7 +114,7 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="*", default=[256, 512, 1024], help="shapes scene sides")
     parser.add_argument("--crowded-sizes", type=int, nargs="*", default=[512], help="crowded scene sides")
     parser.add_argument("--objects", type=int, default=150, help="objects of the crowded scene")
-    parser.add_argument("--settings", nargs="+", default=["paper", "recipe", "resnet18"], help="SISeg settings")
+    parser.add_argument("--settings", nargs="+", default=["paper", "recipe", "instance", "resnet18"], help="SISeg settings")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")

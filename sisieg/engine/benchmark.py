@@ -31,6 +31,7 @@ MASK_RCNN_CONFIG = "COCO-InstanceSegmentation/mask_rcnn_R_50_FPN_3x.yaml"
 SISEG_SETTINGS = {  # name -> SISeg config, relative to the repository
     "paper": "configs/voc/siseg_oracle_R50_bs14_20ep.yaml",  # ResNet-50 on the mask, IRNet heads, walk
     "recipe": "configs/shapes/siseg_label_free.yaml",  # the recommended recipe: light backbone, votes
+    "instance": "configs/shapes/siseg_instance.yaml",  # the recipe with instance labels: + the image, a centre head
     "resnet18": "configs/shapes/siseg_label_free_R18.yaml",  # the previous recipe: ResNet-18, votes
 }
 MODELS = ("siseg", "siseg-networks", "siseg-postprocessing", "mask-rcnn")
