@@ -37,8 +37,9 @@ def test_crowded_scene_has_the_objects_asked_for_and_touching_same_class_neighbo
     assert (scene.semantic > 0).sum() == stack.sum()
 
 
-def test_post_processing_on_perfect_heads_finds_every_object_of_the_crowded_scene():
-    result = worker(args("siseg-postprocessing", scene="crowded", size=256, objects=60))
+@pytest.mark.parametrize("setting", ["recipe", "instance"])  # the vote modes, a centre heatmap's peaks
+def test_post_processing_on_perfect_heads_finds_every_object_of_the_crowded_scene(setting):
+    result = worker(args("siseg-postprocessing", setting=setting, scene="crowded", size=256, objects=60))
     assert result["objects"] == scene_input(256, "cpu", "crowded", 60)["objects"]
     assert result["instances"] == result["objects"]
     assert result["stage_grouping"] > 0
