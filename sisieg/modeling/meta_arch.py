@@ -21,7 +21,6 @@ from .labels import downsample_batch, pool_field, resize_labels, thing_lookup
 from .losses import boundary_loss, displacement_losses, offset_loss
 from .oracle_heads import OracleHeads
 from .precision import TRAIN_PRECISIONS, training_autocast
-from .heads.center_heatmap import heatmap_targets
 from .targets import head_targets
 from .pair_sampling import PairSampler
 from .segmenters import FrozenSegmenter, build_segmenter
@@ -449,8 +448,7 @@ class SISeg(nn.Module):
             return None
         ids = self._batch([x["instance_ids"] for x in batched_inputs], 0).long()
         stride = self.center_stride
-        grid = (size[0] // stride, size[1] // stride)
-        return heatmap_targets(ids.clamp(min=0), grid, stride, self.center_head.sigma)[0]
+        return self.center_head.targets(ids.clamp(min=0), (size[0] // stride, size[1] // stride))[0]
 
     def _debiased_network(self, images: torch.Tensor, labels: torch.Tensor):
         """The heads with the field's bias removed (before any averaging: it turns with the field)."""

@@ -63,11 +63,15 @@ class CenterHeatmapHead(nn.Module):
         """(N, 1, H/s, W/s) centre logits."""
         return self.predictor(self.refine(self.context.fused(features)))
 
+    def targets(self, instances: torch.Tensor, size):
+        """(target (N, h, w), ignore (N, h, w)) on this head's grid of ``size`` (h, w) for the ids
+        ``instances`` (N, H, W) at input resolution (0 none, > 0 ids, < 0 unknown): what a perfect
+        head outputs (``heatmap_targets``)."""
+        return heatmap_targets(instances, size, self.stride, self.sigma)
+
     def losses(self, logits: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
-        """The focal loss of ``logits`` (N, 1, h, w) against the targets of ``instances`` (N, H, W) at
-        input resolution (0 none, > 0 ids, < 0 unknown)."""
-        target, ignore = heatmap_targets(instances, logits.shape[-2:], self.stride, self.sigma)
-        return center_focal_loss(logits[:, 0].float(), target, ignore)
+        """The focal loss of ``logits`` (N, 1, h, w) against the targets of ``instances``."""
+        return center_focal_loss(logits[:, 0].float(), *self.targets(instances, logits.shape[-2:]))
 
 
 def heatmap_targets(instances: torch.Tensor, size, stride: int, sigma: float):
