@@ -308,11 +308,6 @@ class SISeg(nn.Module):
         names = ["loss_dfm_fg", "loss_dfm_bg", "loss_cbr"]
         if self.supervision != "semantic":
             names.append("loss_dfm_offset")
-        if self.center_head is not None and self.supervision == "semantic":
-            raise ConfigError(
-                "MODEL.SISEG.CENTER.NAME needs instance ids to train (the semantic supervision has none): "
-                "use SUPERVISION instance, mixed or label_free, or CENTER.NAME ''"
-            )
         if not self._weighted(*names):
             keys = "MODEL.SISEG.DFM.LOSS_FG_WEIGHT / LOSS_BG_WEIGHT, MODEL.SISEG.CBR.LOSS_WEIGHT"
             if self.supervision != "semantic":
@@ -480,12 +475,21 @@ class SISeg(nn.Module):
 
 
 def _center_head(cfg, shapes, input_channels: int):
-    """``MODEL.SISEG.CENTER``'s head, or None; its peaks are read by the votes grouping only."""
+    """``MODEL.SISEG.CENTER``'s head, or None; it trains on instance ids and its peaks are read by
+    the votes grouping only, so other settings are an error."""
     head = build_center_head(cfg, shapes, input_channels)
-    if head is not None and cfg.MODEL.SISEG.GROUPING != "votes":
+    if head is None:
+        return None
+    s = cfg.MODEL.SISEG
+    if s.GROUPING != "votes":
         raise ConfigError(
-            f"MODEL.SISEG.CENTER.NAME {cfg.MODEL.SISEG.CENTER.NAME!r} gives centres to the votes grouping "
-            f"only; MODEL.SISEG.GROUPING is {cfg.MODEL.SISEG.GROUPING!r}"
+            f"MODEL.SISEG.CENTER.NAME {s.CENTER.NAME!r} gives centres to the votes grouping "
+            f"only; MODEL.SISEG.GROUPING is {s.GROUPING!r}"
+        )
+    if s.SUPERVISION == "semantic":
+        raise ConfigError(
+            "MODEL.SISEG.CENTER.NAME needs instance ids to train (the semantic supervision has none): "
+            "use SUPERVISION instance, mixed or label_free, or CENTER.NAME ''"
         )
     return head
 

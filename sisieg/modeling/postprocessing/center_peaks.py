@@ -4,8 +4,9 @@ the votes grouping.
 The heatmap (probabilities on the centre head's grid) is resized to the displacement head's
 grid; a peak is a pixel that is the largest within ``nms_radius`` input pixels and at least
 ``threshold`` (Panoptic-DeepLab's max-pool NMS; of equal maxima within that radius only the
-last one in raster order stays, so a flat top gives one peak). A semantic component takes a peak as one of its centres when at least ``min_mass``
-input pixels of it vote within ``link_radius`` of that peak, nearer to it than to any other:
+last one in raster order stays, so a flat top gives one peak). A semantic component takes a
+peak as one of its centres when at least ``min_mass`` input pixels of it vote within
+``link_radius`` of that peak, nearer to it than to any other:
 a peak no pixel of the component points at is not its instance. The pixels then join the
 nearest of their component's centres by their votes, as with the modes of the votes.
 """
