@@ -4,6 +4,7 @@ Map values: 0 = no instance, k = the k-th annotation (1-based, later annotations
 earlier ones where they overlap), -1 = unknown (crowd regions). Stored as float32 so that
 Detectron2's transforms resize it exactly (nearest) whatever the number of instances.
 """
+import os
 import zlib
 from typing import List
 
@@ -35,8 +36,10 @@ def instance_id_map(annotations: List[dict], height: int, width: int) -> np.ndar
 
 def has_instance_labels(record: dict, fraction: float) -> bool:
     """Whether this image keeps its instance labels when only ``fraction`` of the images do:
-    a fixed pseudo-random choice from the file name, the same in every run and process."""
+    a fixed pseudo-random choice from the file's base name, the same in every run and process
+    wherever the dataset lies (the folder would make it depend on ``DETECTRON2_DATASETS``)."""
     if fraction >= 1.0:
         return True
-    key = zlib.crc32(str(record.get("file_name", record.get("image_id"))).encode()) % 10000
+    name = os.path.basename(str(record.get("file_name", record.get("image_id"))))
+    key = zlib.crc32(name.encode()) % 10000
     return key < fraction * 10000

@@ -1,4 +1,6 @@
 """Instance-aware training: exact centroid targets, per-image choice of labels, mapper ids."""
+import os
+
 import pytest
 import torch
 from detectron2.data import DatasetCatalog
@@ -147,6 +149,9 @@ def test_instance_label_fraction_is_a_fixed_choice():
     assert 0.07 < sum(chosen) / len(chosen) < 0.13
     assert chosen == [has_instance_labels(r, 0.1) for r in records]
     assert all(has_instance_labels(r, 1.0) for r in records[:10])
+    # the same images wherever the dataset lies: the choice reads the base name, not the folder
+    for root in ("datasets/sisieg_shapes/train/images", "/tmp/pytest-7/test_x0/tiny_train/images"):
+        assert chosen == [has_instance_labels({"file_name": os.path.join(root, r["file_name"])}, 0.1) for r in records]
 
 
 def test_connectivity_safeguard_stops_a_field_that_merges_separate_objects():
