@@ -68,6 +68,29 @@ def test_tiles_annotations_and_touching_flags(tmp_path, wheel):
     assert semantic_only["images"] == train["images"] and semantic_only["annotations"] == []
 
 
+def test_every_quarter_is_held_out_by_one_fold(tmp_path, wheel):
+    root = tmp_path / "root"
+    root.mkdir()
+    prep.main(["--root", str(root), "--wheel", str(wheel), "--no-progress"])
+    base = root / prep.FOLDER
+    default = json.loads((base / "val.json").read_text())
+    pooled = []
+    for fold in prep.FOLDS:
+        split = {s: json.loads((base / "folds" / fold / f"{s}.json").read_text()) for s in ("train", "val", "train_semantic_only")}
+        assert [i["file_name"] for i in split["val"]["images"]] == [f"{fold}.png"]
+        assert sorted(i["file_name"] for i in split["train"]["images"]) == sorted(f"{f}.png" for f in prep.FOLDS if f != fold)
+        assert split["train_semantic_only"]["annotations"] == [] and split["train_semantic_only"]["images"] == split["train"]["images"]
+        assert {a["image_id"] for a in split["train"]["annotations"]}.isdisjoint({a["image_id"] for a in split["val"]["annotations"]})
+        pooled += split["val"]["annotations"]
+        if fold == prep.VAL_TILE:  # the default split is this fold, annotation for annotation
+            assert split["val"] == default
+    assert len(pooled) == len({a["id"] for a in pooled}) == 4  # every nucleus held out once
+    # the entries of a fold name its files; a tile that does not exist is a one-line error
+    assert prep.entries("r0c1")[0][1] == f"{prep.FOLDER}/folds/r0c1/train.json"
+    with pytest.raises(SystemExit, match="--fold r2c2: not a tile"):
+        prep.main(["--root", str(root), "--print-entries", "--fold", "r2c2"])
+
+
 def test_entries_name_the_written_files():
     train, semantic_only, val = prep.entries()
     assert train[1].endswith("/train.json") and val[1].endswith("/val.json")

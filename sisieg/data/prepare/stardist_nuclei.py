@@ -13,6 +13,9 @@ and writes a COCO-format dataset of one class:
       train_semantic_only.json   # the same images, no annotation (label-free training)
       val.json                   # tile r1c0, annotations flagged ``touching`` where a nucleus
                                  # shares a boundary with another
+      folds/<tile>/{train,train_semantic_only,val}.json
+                                 # the same with <tile> held out, one fold a quarter
+                                 # (4-fold cross-validation: every nucleus evaluated once)
 
 Tiles are the four 256 x 256 quarters; nuclei cut by a tile border keep their visible part.
 Use it with the COCO-format configs, e.g. (the project page's real-data table)
@@ -21,6 +24,8 @@ Use it with the COCO-format configs, e.g. (the project page's real-data table)
     python tools/sweep.py --plan nuclei --config-file configs/coco_format/siseg_instance.yaml \\
         DATASETS.SISEG_COCO "$(python -m sisieg.data.prepare.stardist_nuclei --print-entries)" \\
         OUTPUT_DIR output/stardist_nuclei
+
+and ``--print-entries --fold r0c1`` for the fold that holds out tile r0c1.
 """
 import io
 import json
@@ -45,7 +50,8 @@ IMAGE_MEMBER = "stardist/data/images/img2d.tif"
 MASK_MEMBER = "stardist/data/images/mask2d.tif"
 FOLDER = "stardist_nuclei"
 TILE = 256  # tile side, pixels
-VAL_TILES = ("r1c0",)  # the held-out quarter: the one with the most touching nuclei (20 of 40)
+VAL_TILE = "r1c0"  # the default held-out quarter: the one with the most touching nuclei (20 of 40)
+FOLDS = ("r0c0", "r0c1", "r1c0", "r1c1")  # the four quarters, each held out by one fold
 CATEGORY = {"id": 1, "name": "nucleus"}
 PERCENTILES = (1.0, 99.8)  # the 16-bit range mapped onto 0..255
 
@@ -98,46 +104,64 @@ def tile_annotations(labels: np.ndarray, image_id: int, first_id: int) -> list:
     return annotations
 
 
-def write_dataset(root: Path, image: np.ndarray, ids: np.ndarray) -> dict:
-    """Write the tiles, semantic masks and the three json files; returns the json paths."""
-    base = root / FOLDER
-    for sub in ("images", "semantic"):
-        remove_leftovers(base / sub)
+def write_split_files(folder: Path, images: list, annotations: list, val_tile: str) -> dict:
+    """``train.json``, ``train_semantic_only.json`` and ``val.json`` in ``folder``, holding out
+    ``val_tile``; returns their paths."""
+    val_name = f"{val_tile}.png"
     splits = {"train": {"images": [], "annotations": []}, "val": {"images": [], "annotations": []}}
-    for image_id, (name, pixels, labels) in enumerate(tiles(to_uint8(image), ids), start=1):
-        save_png_atomically(base / "images" / f"{name}.png", pixels)
-        save_png_atomically(base / "semantic" / f"{name}.png", (labels > 0).astype(np.uint8))
-        split = splits["val" if name in VAL_TILES else "train"]
-        split["images"].append({"id": image_id, "file_name": f"{name}.png", "height": TILE, "width": TILE})
-        first = sum(len(s["annotations"]) for s in splits.values()) + 1
-        split["annotations"] += tile_annotations(labels, image_id, first)
+    for image in images:
+        split = splits["val" if image["file_name"] == val_name else "train"]
+        split["images"].append(image)
+        split["annotations"] += [a for a in annotations if a["image_id"] == image["id"]]
     files = {}
     for split, coco in splits.items():
-        files[split] = write_json_atomically(base / f"{split}.json", {**coco, "categories": [CATEGORY]})
+        files[split] = write_json_atomically(folder / f"{split}.json", {**coco, "categories": [CATEGORY]})
         touching = sum(a["touching"] for a in coco["annotations"])
         logger.info("%s: %d tiles, %d nuclei (%d touching)", files[split], len(coco["images"]), len(coco["annotations"]), touching)
     semantic_only = {"images": splits["train"]["images"], "annotations": [], "categories": [CATEGORY]}
-    files["train_semantic_only"] = write_json_atomically(base / "train_semantic_only.json", semantic_only)
+    files["train_semantic_only"] = write_json_atomically(folder / "train_semantic_only.json", semantic_only)
     return files
 
 
-def entries() -> list:
+def write_dataset(root: Path, image: np.ndarray, ids: np.ndarray) -> dict:
+    """Write the tiles, semantic masks, the default split's json files and every fold's;
+    returns the default split's json paths."""
+    base = root / FOLDER
+    for sub in ("images", "semantic"):
+        remove_leftovers(base / sub)
+    images, annotations = [], []
+    for image_id, (name, pixels, labels) in enumerate(tiles(to_uint8(image), ids), start=1):
+        save_png_atomically(base / "images" / f"{name}.png", pixels)
+        save_png_atomically(base / "semantic" / f"{name}.png", (labels > 0).astype(np.uint8))
+        images.append({"id": image_id, "file_name": f"{name}.png", "height": TILE, "width": TILE})
+        annotations += tile_annotations(labels, image_id, len(annotations) + 1)
+    for held_out in (i["file_name"][:-len(".png")] for i in images):
+        write_split_files(base / "folds" / held_out, images, annotations, held_out)
+    return write_split_files(base, images, annotations, VAL_TILE)  # last: its files mark completion
+
+
+def entries(fold: str = "") -> list:
     """The ``DATASETS.SISEG_COCO`` value for this dataset (paths relative to the dataset root):
     the training split with annotations (the default DATASETS.TRAIN, first), the same images
-    without any (``stardist_nuclei_train_semantic_only``), and val (the default DATASETS.TEST, last)."""
+    without any (``stardist_nuclei_train_semantic_only``), and val (the default DATASETS.TEST, last).
+    ``fold``: the tile held out (its folder under ``folds/``); "" = the default split."""
     images, semantic = f"{FOLDER}/images", f"{FOLDER}/semantic"
-    return [["stardist_nuclei_train", f"{FOLDER}/train.json", images, semantic],
-            ["stardist_nuclei_train_semantic_only", f"{FOLDER}/train_semantic_only.json", images, semantic],
-            ["stardist_nuclei_val", f"{FOLDER}/val.json", images, semantic]]
+    split = f"{FOLDER}/folds/{fold}" if fold else FOLDER
+    return [["stardist_nuclei_train", f"{split}/train.json", images, semantic],
+            ["stardist_nuclei_train_semantic_only", f"{split}/train_semantic_only.json", images, semantic],
+            ["stardist_nuclei_val", f"{split}/val.json", images, semantic]]
 
 
 def main(argv=None) -> dict:
     args = parse_args(__doc__.splitlines()[0], argv, extra=_options)
+    if args.fold and args.fold not in FOLDS:
+        raise SystemExit(f"--fold {args.fold}: not a tile; the folds are {', '.join(FOLDS)}")
     if args.print_entries:
-        print(json.dumps(entries()))
+        print(json.dumps(entries(args.fold)))
         return {}
     root = resolve_root(args.root)
-    written = [root / FOLDER / f"{name}.json" for name in ("train", "val", "train_semantic_only")]
+    splits = [root / FOLDER / "folds" / fold for fold in FOLDS] + [root / FOLDER]
+    written = [split / f"{name}.json" for split in splits for name in ("train", "val", "train_semantic_only")]
     if all(path.is_file() for path in written) and not args.force:  # the json files come last
         logger.info("%s exists: kept (--force rewrites it)", root / FOLDER)
         return {}
@@ -152,6 +176,7 @@ def main(argv=None) -> dict:
 def _options(parser):
     parser.add_argument("--wheel", default=None, help="a stardist wheel already downloaded (default: pip download)")
     parser.add_argument("--print-entries", action="store_true", help="print the DATASETS.SISEG_COCO value and exit")
+    parser.add_argument("--fold", default="", help=f"with --print-entries: the fold holding out this tile ({', '.join(FOLDS)}); default: the split with {VAL_TILE} held out")
 
 
 if __name__ == "__main__":
