@@ -14,7 +14,9 @@ Each fold runs ``tools/train_net.py`` with the fold's ``DATASETS.SISEG_COCO`` en
 ``OUTPUT_DIR <output-dir>/<tile>``, then the pooled evaluation (``sisieg/evaluation/
 pooled_folds.py``) prints one row per fold and the pooled row, and writes them to
 ``<output-dir>/cross_validation.json``. A fold whose predictions exist is not run again
-(``--force`` reruns it): an interrupted run resumes at the fold it stopped in. Four trainings
+(``--force`` reruns it): an interrupted run resumes at the fold it stopped in. The pooled
+ground truth and evaluation files go to ``<output-dir>/pooled``, each fold's own to
+``<output-dir>/<tile>/held_out``. Four trainings
 of the COCO-format recipe take about 45 minutes on 2 CPU cores.
 """
 import argparse
@@ -52,8 +54,7 @@ def run_fold(args, fold: str, fold_dir: Path):
         raise SystemExit(f"fold {fold}: no predictions at {predictions_file(fold_dir)} (did the evaluation run?)")
 
 
-def fold_metrics(fold_dir: Path) -> dict:
-    results = json.loads((fold_dir / "inference" / "eval_results.json").read_text())
+def metrics(results: dict) -> dict:
     return {m: results.get(m, {}).get("AP", float("nan")) for m in METRICS}
 
 
@@ -78,14 +79,15 @@ def main():
             print(f"fold {fold}: predictions exist in {fold_dir}, kept (--force reruns it)")
         else:
             run_fold(args, fold, fold_dir)
-    pooled = evaluate_pooled([str(root / "folds" / f / "val.json") for f in args.folds],
-                             [str(predictions_file(args.output_dir / f)) for f in args.folds],
-                             str(root / "images"), str(args.output_dir))
-    rows = {fold: fold_metrics(args.output_dir / fold) for fold in args.folds}
-    rows["pooled"] = {m: pooled.get(m, {}).get("AP", float("nan")) for m in METRICS}
+    vals = {f: str(root / "folds" / f / "val.json") for f in args.folds}
+    predictions = {f: str(predictions_file(args.output_dir / f)) for f in args.folds}
+    images = str(root / "images")
+    rows = {f: metrics(evaluate_pooled([vals[f]], [predictions[f]], images, str(args.output_dir / f / "held_out"), f"held_out_{f}"))
+            for f in args.folds}  # each fold alone, as its training's evaluation scored it
+    rows["pooled"] = metrics(evaluate_pooled(list(vals.values()), list(predictions.values()), images, str(args.output_dir / "pooled")))
     print(f"\n{args.config_file} {' '.join(args.opts)}\n| held out | AP | AP touching |\n|---|---|---|")
-    for name, metrics in rows.items():
-        print(f"| {name} | {metrics['segm']:.1f} | {metrics['segm_touching']:.1f} |")
+    for name, row in rows.items():
+        print(f"| {name} | {row['segm']:.1f} | {row['segm_touching']:.1f} |")
     write_json_atomically(args.output_dir / "cross_validation.json",
                           {"config_file": args.config_file, "opts": args.opts, "folds": rows})
 

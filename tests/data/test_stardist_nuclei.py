@@ -2,7 +2,11 @@
 (16-bit TIFFs at the wheel's paths): tiles, semantic masks, annotations, touching flags, and
 one-line errors for a wheel without them."""
 import json
+import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pycocotools.mask as mask_util
@@ -103,3 +107,31 @@ def test_wheel_without_the_files_is_one_line_error(tmp_path):
         archive.writestr("stardist/__init__.py", "")
     with pytest.raises(SystemExit, match="img2d.tif"):
         prep.main(["--root", str(tmp_path), "--wheel", str(bad)])
+
+
+def test_cross_validation_pools_the_held_out_quarters_and_resumes(tmp_path, wheel):
+    """tools/cross_validate.py on the fake nuclei, connected components (no training): each
+    fold's row is what its own evaluation reported, the pooled row scores the four quarters'
+    predictions as one, and a second call reuses the folds' predictions."""
+    root = tmp_path / "root"
+    root.mkdir()
+    prep.main(["--root", str(root), "--wheel", str(wheel), "--no-progress"])
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "cv"
+    command = [sys.executable, str(repo / "tools" / "cross_validate.py"), "--config-file",
+               str(repo / "configs" / "coco_format" / "siseg_instance.yaml"), "--eval-only", "--output-dir", str(out),
+               "MODEL.SISEG.GROUPING", "connected_components", "MODEL.WEIGHTS", ""]
+    env = dict(os.environ, DETECTRON2_DATASETS=str(root))
+    first = subprocess.run(command, capture_output=True, text=True, cwd=repo, env=env, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    rows = json.loads((out / "cross_validation.json").read_text())["folds"]
+    assert list(rows) == [*prep.FOLDS, "pooled"]
+    own = json.loads((out / "r1c0" / "inference" / "eval_results.json").read_text())
+    assert rows["r1c0"] == {"segm": own["segm"]["AP"], "segm_touching": own["segm_touching"]["AP"]}
+    # r0c0's lone nucleus is found exactly; r1c0's touching pair is one component (IoU 0.5 with each)
+    assert rows["r0c0"]["segm"] == pytest.approx(100.0) and rows["r1c0"]["segm"] < 99.0
+    assert rows["r1c0"]["segm"] < rows["pooled"]["segm"] < 99.0  # 4 nuclei pooled, the pair matched only at IoU 0.5
+    assert rows["pooled"]["segm_touching"] == rows["r1c0"]["segm_touching"]  # the only touching ones
+    second = subprocess.run(command, capture_output=True, text=True, cwd=repo, env=env, timeout=600)
+    assert second.returncode == 0 and second.stdout.count("predictions exist") == 4
+    assert json.loads((out / "cross_validation.json").read_text())["folds"] == rows
