@@ -34,7 +34,7 @@ from sisieg.evaluation.pooled_folds import evaluate_pooled
 from sisieg.utils.cli import run
 
 TRAIN_NET = Path(__file__).resolve().parent / "train_net.py"
-VAL = "stardist_nuclei_val"  # the held-out split's name in every fold's entries
+VAL = entries()[-1][0]  # the held-out split's name (the last entry: DATASETS.TEST) in every fold
 METRICS = ("segm", "segm_touching")  # the columns: AP and AP on touching nuclei
 
 

@@ -7,13 +7,8 @@ import pytest
 import torch
 
 import sisieg  # noqa: F401  isort: skip  (before Detectron2)
+from sisieg.data.prepare.coco_instances import coco_annotation, encode_mask
 from sisieg.evaluation.pooled_folds import evaluate_pooled, pooled_ground_truth
-
-
-def rle(mask):
-    encoded = mask_util.encode(np.asfortranarray(mask.astype(np.uint8)))
-    encoded["counts"] = encoded["counts"].decode()
-    return encoded
 
 
 def square(top, left, side=10):
@@ -24,9 +19,7 @@ def square(top, left, side=10):
 
 def write_fold(folder, image_id, masks, first_id, touching):
     """A fold's val.json: one 40x40 image holding ``masks`` (category 1, COCO id 1)."""
-    annotations = [{"id": first_id + k, "image_id": image_id, "category_id": 1, "segmentation": rle(m),
-                    "iscrowd": 0, "area": int(m.sum()), "bbox": list(mask_util.toBbox(rle(m))),
-                    "touching": touching[k]} for k, m in enumerate(masks)]
+    annotations = [dict(coco_annotation(m, 1, image_id, first_id + k), touching=touching[k]) for k, m in enumerate(masks)]
     coco = {"images": [{"id": image_id, "file_name": f"{image_id}.png", "height": 40, "width": 40}],
             "categories": [{"id": 1, "name": "nucleus"}], "annotations": annotations}
     folder.mkdir(parents=True)
@@ -37,8 +30,8 @@ def write_fold(folder, image_id, masks, first_id, touching):
 def write_predictions(path, image_id, masks, scores=None):
     """What train_net's evaluation saves: per image its instances, contiguous category 0."""
     scores = scores or [0.9] * len(masks)
-    instances = [{"image_id": image_id, "category_id": 0, "segmentation": rle(m), "score": score,
-                  "bbox": list(mask_util.toBbox(rle(m)))} for m, score in zip(masks, scores)]
+    instances = [{"image_id": image_id, "category_id": 0, "segmentation": encode_mask(m), "score": score,
+                  "bbox": list(mask_util.toBbox(encode_mask(m)))} for m, score in zip(masks, scores)]
     torch.save([{"image_id": image_id, "instances": instances}], path)
     return str(path)
 

@@ -135,7 +135,7 @@ def write_dataset(root: Path, image: np.ndarray, ids: np.ndarray) -> dict:
         save_png_atomically(base / "semantic" / f"{name}.png", (labels > 0).astype(np.uint8))
         images.append({"id": image_id, "file_name": f"{name}.png", "height": TILE, "width": TILE})
         annotations += tile_annotations(labels, image_id, len(annotations) + 1)
-    for held_out in (i["file_name"][:-len(".png")] for i in images):
+    for held_out in FOLDS:  # the folders main() checks for
         write_split_files(base / "folds" / held_out, images, annotations, held_out)
     return write_split_files(base, images, annotations, VAL_TILE)  # last: its files mark completion
 
