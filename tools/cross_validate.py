@@ -9,8 +9,8 @@ one quarter of 40.
     python tools/cross_validate.py --config-file configs/coco_format/siseg_instance.yaml --eval-only \\
         --output-dir output/stardist_nuclei/cv/floor MODEL.SISEG.GROUPING connected_components
     (the ceiling: ``MODEL.SISEG.ORACLE_HEADS True`` in place of the grouping)
-    python tools/cross_validate.py --config-file configs/coco_format/siseg_instance.yaml --eval-only \
-        --weights-from output/stardist_nuclei/cv/instance --output-dir output/stardist_nuclei/cv/instance_saddle0 \
+    python tools/cross_validate.py --config-file configs/coco_format/siseg_instance.yaml --eval-only \\
+        --weights-from output/stardist_nuclei/cv/instance --output-dir output/stardist_nuclei/cv/instance_saddle0 \\
         MODEL.SISEG.VOTES.SADDLE_RATIO 0.0
     (each fold's trained model, ``<weights-from>/<tile>/model_final.pth``, under other inference settings)
 

@@ -64,6 +64,14 @@ CASES = {
 }
 
 
+def ious_with_truth(ids, result):
+    """(instances of ids,) best IoU of each ground-truth instance with a prediction."""
+    truth = torch.stack([ids == k for k in range(1, int(ids.max()) + 1)])
+    inter = (truth[:, None] & result.pred_masks[None]).flatten(2).sum(-1).float()
+    union = (truth[:, None] | result.pred_masks[None]).flatten(2).sum(-1).float()
+    return (inter / union).max(dim=1).values
+
+
 def exact_instances(ids, things, stride, **settings):
     """Run the grouping on the perfect field of ``stride``; True when every ground-truth
     instance is predicted exactly (same pixels) and nothing else is predicted."""
@@ -118,22 +126,11 @@ def test_noise_below_a_pixel_keeps_touching_objects_apart():
     result = InstanceInference(grouping="votes").displacement(
         noisy, targets.boundary[0], things, (SIZE, SIZE), 1
     )
-    truth = torch.stack([ids == 1, ids == 2])
-    inter = (truth[:, None] & result.pred_masks[None]).flatten(2).sum(-1).float()
-    union = (truth[:, None] | result.pred_masks[None]).flatten(2).sum(-1).float()
-    assert len(result) == 2 and ((inter / union).max(dim=1).values > 0.95).all()
+    assert len(result) == 2 and (ious_with_truth(ids, result) > 0.95).all()
 
 
 def touching_disks():
     return scene((1, disk(48, 34, 14)), (1, disk(48, 62, 14)))
-
-
-def ious_with_truth(ids, result):
-    """(instances of ids,) best IoU of each ground-truth instance with a prediction."""
-    truth = torch.stack([ids == k for k in range(1, int(ids.max()) + 1)])
-    inter = (truth[:, None] & result.pred_masks[None]).flatten(2).sum(-1).float()
-    union = (truth[:, None] | result.pred_masks[None]).flatten(2).sum(-1).float()
-    return (inter / union).max(dim=1).values
 
 
 def test_more_steps_gather_the_votes_of_a_field_that_falls_short_at_the_contact():
