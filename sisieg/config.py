@@ -13,6 +13,7 @@ def add_sisieg_config(cfg):
     _C.THING_SEMANTIC_IDS = []  # semantic ids of the thing classes in thing order; [] = 1..NUM_CLASSES
     _C.IGNORE_VALUE = 255  # semantic label of pixels that carry no label
     _C.INPUT_MODE = "mask"  # what the backbone sees: "mask" (paper), "image", "image+mask"
+    _C.IMAGE_DROPOUT = 0.0  # training, INPUT_MODE "image+mask": share of images shown as the mean image (the mask alone)
     _C.MASK_ENCODING = "color"  # mask as a 3-channel palette image ("color") or "onehot" channels
     _C.MASK_DISTANCE_CAP = 0.0  # > 0: one more input channel, each pixel's distance to another label / this cap (px)
     _C.TRAIN_MASK_SOURCE = "ground_truth"  # mask fed in training: "ground_truth" or "segmenter"

@@ -37,6 +37,7 @@ class InputEncoder(nn.Module):
         pixel_mean: Sequence[float],
         pixel_std: Sequence[float],
         distance_cap: float = 0.0,
+        image_dropout: float = 0.0,
     ):
         super().__init__()
         if mode not in INPUT_MODES:
@@ -48,7 +49,11 @@ class InputEncoder(nn.Module):
         if distance_cap < 0 or (distance_cap > 0 and mode == "image"):
             raise ConfigError(f"MODEL.SISEG.MASK_DISTANCE_CAP must be 0 or positive with a mask input "
                               f"(INPUT_MODE {mode!r}), got {distance_cap}")
+        if not 0.0 <= image_dropout < 1.0 or (image_dropout > 0 and mode != "image+mask"):
+            raise ConfigError(f"MODEL.SISEG.IMAGE_DROPOUT must be in [0, 1), and 0 unless INPUT_MODE is "
+                              f"'image+mask' (got {image_dropout} with {mode!r})")
         self.mode = mode
+        self.image_dropout = float(image_dropout)
         self.distance_cap = float(distance_cap)
         # The networks' convolutions follow their input's layout: channels-last on purpose (a
         # training step on the CPU takes 0.79x the plain layout's time in bfloat16, 0.60x in
@@ -79,12 +84,21 @@ class InputEncoder(nn.Module):
         (N, H, W) long -> (N, in_channels, H, W)."""
         parts = []
         if self.uses_image:
-            parts.append((images - self.pixel_mean) / self.pixel_std)
+            parts.append(self.blank_some((images - self.pixel_mean) / self.pixel_std))
         if self.uses_mask:
             parts.append(self.encode_mask(labels))
         if self.distance_cap > 0:
             parts.append(label_distance(labels, self.distance_cap))
         return torch.cat(parts, dim=1).contiguous(memory_format=self.memory_format)
+
+    def blank_some(self, image: torch.Tensor) -> torch.Tensor:
+        """Training with ``image_dropout``: each image of the batch is replaced by the mean
+        image (zeros after normalisation) with that probability, so the heads learn to work
+        from the mask alone and take the image as extra evidence (modality dropout)."""
+        if not self.training or self.image_dropout == 0:
+            return image
+        keep = torch.rand(image.shape[0], 1, 1, 1, device=image.device) >= self.image_dropout
+        return image * keep
 
     def encode_mask(self, labels: torch.Tensor) -> torch.Tensor:
         if self.mask_encoding == "color":

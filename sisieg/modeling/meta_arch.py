@@ -161,7 +161,7 @@ class SISeg(nn.Module):
         s = cfg.MODEL.SISEG
         encoder = InputEncoder(
             s.INPUT_MODE, s.MASK_ENCODING, s.NUM_SEMANTIC_CLASSES, s.IGNORE_VALUE,
-            cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD, s.MASK_DISTANCE_CAP,
+            cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD, s.MASK_DISTANCE_CAP, s.IMAGE_DROPOUT,
         )
         backbone = build_backbone(cfg, ShapeSpec(channels=encoder.in_channels))
         shapes = backbone.output_shape()

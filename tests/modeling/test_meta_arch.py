@@ -126,6 +126,24 @@ def test_input_encodings_have_the_right_channels():
     assert len({tuple(c) for c in label_palette().tolist()}) == 256  # every label its own colour
 
 
+def test_image_dropout_blanks_whole_images_in_training_only():
+    torch.manual_seed(0)
+    labels = torch.ones(64, 2, 2, dtype=torch.long)
+    images = torch.full((64, 3, 2, 2), 7.0)
+    encoder = InputEncoder("image+mask", "onehot", 3, 255, [1.0] * 3, [2.0] * 3, image_dropout=0.5)
+    x = encoder(images, labels)
+    image_part, mask_part = x[:, :3], x[:, 3:]
+    blanked = (image_part == 0).flatten(1).all(1)
+    shown = (image_part == 3.0).flatten(1).all(1)
+    assert (blanked | shown).all()  # an image is blanked whole (the mean image) or shown as it is
+    assert 16 < int(blanked.sum()) < 48  # about half of 64
+    assert (mask_part[:, 1] == 1).all()  # the mask is always shown
+    encoder.eval()
+    assert (encoder(images, labels)[:, :3] == 3.0).all()  # never at inference
+    with pytest.raises(ValueError, match="IMAGE_DROPOUT"):
+        InputEncoder("mask", "onehot", 3, 255, [0.0] * 3, [1.0] * 3, image_dropout=0.5)
+
+
 def test_unknown_options_are_clear_errors():
     with pytest.raises(ValueError, match="INPUT_MODE"):
         build_model(small_config("MODEL.SISEG.INPUT_MODE", "depth"))
