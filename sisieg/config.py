@@ -13,7 +13,7 @@ def add_sisieg_config(cfg):
     _C.THING_SEMANTIC_IDS = []  # semantic ids of the thing classes in thing order; [] = 1..NUM_CLASSES
     _C.IGNORE_VALUE = 255  # semantic label of pixels that carry no label
     _C.INPUT_MODE = "mask"  # what the backbone sees: "mask" (paper), "image", "image+mask"
-    _C.IMAGE_DROPOUT = 0.0  # training, INPUT_MODE "image+mask": share of images shown as the mean image (the mask alone)
+    _C.IMAGE_DROPOUT = 0.0  # training, INPUT_MODE "image+mask": share of images shown as the mean image (the mask alone); nuclei 0.5: 94.3 / 85.1 against 93.4 / 79.2 (mask alone 95.5 / 88.6)
     _C.MASK_ENCODING = "color"  # mask as a 3-channel palette image ("color") or "onehot" channels
     _C.MASK_DISTANCE_CAP = 0.0  # > 0: one more input channel, each pixel's distance to another label / this cap (px)
     _C.TRAIN_MASK_SOURCE = "ground_truth"  # mask fed in training: "ground_truth" or "segmenter"
@@ -127,6 +127,7 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.COMPOSITES.MIN_AREA = 20  # ... and at least this many pixels
     cfg.INPUT.SISEG.COMPOSITES.CONTACT = [0.6, 1.0]  # centre distance / sum of radii (< 1: overlap)
     cfg.INPUT.SISEG.COMPOSITES.SCALE_RANGE = [0.75, 1.25]  # random rescale of a pasted object
+    cfg.INPUT.SISEG.COMPOSITES.BLEND = "cover"  # a pasted object's pixels: "cover" the scene's (opaque), "add" its light to theirs (fluorescence)
     cfg.INPUT.SISEG.COMPOSITES.LABELLED = False  # SUPERVISION "instance" / "mixed": the labelled images become composites too, pasting their annotated instances
     cfg.INPUT.SISEG.COMPOSITES.PROXY_LABELS = ""  # self-training: folder of tools/proxy_labels.py's ids; "" = none
 

@@ -19,8 +19,11 @@ import cv2
 import numpy as np
 from detectron2.utils.logger import log_first_n
 
+from ..errors import ConfigError
+
 UNKNOWN = -1  # instance id of thing pixels whose instance is not known
 LABEL_FREE_SUPERVISIONS = ("label_free", "mixed")  # MODEL.SISEG.SUPERVISION values that use composites
+BLENDS = ("cover", "add")  # INPUT.SISEG.COMPOSITES.BLEND: how a pasted object's pixels meet the scene's
 
 
 @dataclass(frozen=True)
@@ -34,12 +37,15 @@ class CompositeSettings:
     min_area: int = 20
     contact: Tuple[float, float] = (0.6, 1.0)
     scale_range: Tuple[float, float] = (0.75, 1.25)
+    blend: str = "cover"
 
 
 def composite_settings(node) -> CompositeSettings:
     """Settings from ``INPUT.SISEG.COMPOSITES``."""
+    if node.BLEND not in BLENDS:
+        raise ConfigError(f"INPUT.SISEG.COMPOSITES.BLEND must be one of {BLENDS}, got {node.BLEND!r}")
     return CompositeSettings(node.SHARE, node.PASTES, node.PASTES_PER_OBJECT, node.MIN_SOLIDITY, node.MIN_AREA,
-                             tuple(node.CONTACT), tuple(node.SCALE_RANGE))
+                             tuple(node.CONTACT), tuple(node.SCALE_RANGE), node.BLEND)
 
 
 class Candidate(NamedTuple):
@@ -114,7 +120,8 @@ def compose(image: np.ndarray, semantic: np.ndarray, ids: np.ndarray, pool: List
     """Paste max(``pastes``, ``pastes_per_object`` x the scene's isolated objects) candidates of
     ``pool`` onto the scene, each next to (touching or partly covering) an isolated object of its
     class when the scene has one. Returns new (image, semantic, ids); pasted objects get new ids,
-    covered pixels leave the object under."""
+    covered pixels leave the object under (its pixels: ``settings.blend``, ``pasted_pixels``)."""
+    background = background_level(image, semantic) if settings.blend == "add" else None
     image, semantic, ids = image.copy(), semantic.copy(), ids.copy()
     height, width = semantic.shape
     count = max(int(settings.pastes), int(round(settings.pastes_per_object * ids.max(initial=0))))
@@ -134,8 +141,25 @@ def compose(image: np.ndarray, semantic: np.ndarray, ids: np.ndarray, pool: List
         new_id = int(ids.max(initial=0)) + 1
         semantic[ty, tx] = piece.class_id
         ids[ty, tx] = new_id
-        image[ty, tx] = piece.pixels[ys, xs]
+        image[ty, tx] = pasted_pixels(image[ty, tx], piece.pixels[ys, xs], background)
     return image, semantic, ids
+
+
+def background_level(image: np.ndarray, semantic: np.ndarray) -> np.ndarray:
+    """(3,) median colour of the scene's background (semantic 0); zeros where it has none."""
+    pixels = image[semantic == 0]
+    return np.median(pixels, axis=0) if pixels.size else np.zeros(image.shape[-1])
+
+
+def pasted_pixels(under: np.ndarray, pasted: np.ndarray, background: Optional[np.ndarray]) -> np.ndarray:
+    """(M, 3) uint8 colours where a pasted object lands on pixels ``under``: its own ("cover",
+    ``background`` None: an opaque object on top) or, "add", its light added to theirs over the
+    background level (fluorescence: a nucleus on another shines through it, brighter where they
+    overlap, and no hard edge where the one under is as bright as it)."""
+    if background is None:
+        return pasted
+    added = under.astype(np.float32) + pasted.astype(np.float32) - background.astype(np.float32)
+    return np.clip(np.rint(added), 0, 255).astype(np.uint8)
 
 
 def _placement(piece: Candidate, semantic, ids, rng, contact) -> Tuple[float, float]:

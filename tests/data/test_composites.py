@@ -1,5 +1,6 @@
 """Label-free instance targets: isolated objects and pasted composites, from semantic masks only."""
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -7,7 +8,8 @@ import torch
 from detectron2.data import DatasetCatalog
 
 from sisieg.data.composites import (
-    UNKNOWN, CompositeSettings, candidates, compose, isolated_objects, label_free_ids, solidity,
+    UNKNOWN, CompositeSettings, candidates, compose, composite_settings, isolated_objects, label_free_ids,
+    solidity,
 )
 from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.data.datasets.shapes import register_shapes_split
@@ -64,6 +66,32 @@ def test_composite_ids_are_exact_and_its_semantic_mask_is_their_union():
     assert not np.array_equal(new_image[pasted], image[pasted])  # pixels came with the objects
     untouched = new_ids == ids
     assert (new_semantic[untouched] == semantic[untouched]).all()
+
+
+def test_added_light_brightens_overlaps_and_keeps_pastes_on_the_background_as_they_are():
+    """BLEND "add" (fluorescence): a pasted object's light adds to what it lands on, over the
+    background level; on the background it looks as it did in its own scene."""
+    semantic = np.zeros((48, 48), np.uint8)
+    semantic[10:30, 10:30] = 1
+    image = np.full((48, 48, 3), 10, np.uint8)
+    image[semantic == 1] = 60  # a nucleus 50 over the background
+    ids = (semantic == 1).astype(np.int32)
+    piece = np.full((20, 20, 3), 90, np.uint8)  # a brighter nucleus, 80 over its background
+    pool = candidates(piece, np.ones((20, 20), np.uint8), np.ones((20, 20), np.int32))
+    adding = CompositeSettings(share=1.0, pastes=1, pastes_per_object=0.0, contact=(0.6, 0.6), scale_range=(1, 1),
+                               blend="add")
+    covering = CompositeSettings(**{**adding.__dict__, "blend": "cover"})
+    added, _, new_ids = compose(image, semantic, ids, pool, np.random.default_rng(0), adding)
+    covered, _, same_ids = compose(image, semantic, ids, pool, np.random.default_rng(0), covering)
+    assert np.array_equal(new_ids, same_ids)  # the blend changes pixels, never labels
+    pasted = new_ids == 2
+    overlap, alone = pasted & (semantic == 1), pasted & (semantic == 0)
+    assert overlap.any() and alone.any()
+    assert (added[overlap] == 60 + 90 - 10).all() and (covered[overlap] == 90).all()
+    assert (added[alone] == 90).all() and (covered[alone] == 90).all()
+    assert np.array_equal(added[~pasted], image[~pasted])
+    with pytest.raises(ValueError, match="COMPOSITES.BLEND must be one of"):
+        composite_settings(SimpleNamespace(BLEND="over"))
 
 
 def test_a_fixed_seed_gives_the_same_composite():
