@@ -127,7 +127,7 @@ def add_sisieg_config(cfg):
     cfg.INPUT.SISEG.COMPOSITES.MIN_AREA = 20  # ... and at least this many pixels
     cfg.INPUT.SISEG.COMPOSITES.CONTACT = [0.6, 1.0]  # centre distance / sum of radii (< 1: overlap)
     cfg.INPUT.SISEG.COMPOSITES.SCALE_RANGE = [0.75, 1.25]  # random rescale of a pasted object
-    cfg.INPUT.SISEG.COMPOSITES.BLEND = "cover"  # a pasted object's pixels: "cover" the scene's (opaque), "add" its light to theirs (fluorescence)
+    cfg.INPUT.SISEG.COMPOSITES.BLEND = "cover"  # a pasted object's pixels: "cover" the scene's (opaque), "add" its light to theirs (fluorescence; nuclei, image+mask: 94.9 / 86.9 against 94.3 / 85.1)
     cfg.INPUT.SISEG.COMPOSITES.LABELLED = False  # SUPERVISION "instance" / "mixed": the labelled images become composites too, pasting their annotated instances
     cfg.INPUT.SISEG.COMPOSITES.PROXY_LABELS = ""  # self-training: folder of tools/proxy_labels.py's ids; "" = none
 
