@@ -39,11 +39,13 @@ class CompositeSettings:
     scale_range: Tuple[float, float] = (0.75, 1.25)
     blend: str = "cover"
 
+    def __post_init__(self):
+        if self.blend not in BLENDS:
+            raise ConfigError(f"INPUT.SISEG.COMPOSITES.BLEND must be one of {BLENDS}, got {self.blend!r}")
+
 
 def composite_settings(node) -> CompositeSettings:
     """Settings from ``INPUT.SISEG.COMPOSITES``."""
-    if node.BLEND not in BLENDS:
-        raise ConfigError(f"INPUT.SISEG.COMPOSITES.BLEND must be one of {BLENDS}, got {node.BLEND!r}")
     return CompositeSettings(node.SHARE, node.PASTES, node.PASTES_PER_OBJECT, node.MIN_SOLIDITY, node.MIN_AREA,
                              tuple(node.CONTACT), tuple(node.SCALE_RANGE), node.BLEND)
 

@@ -1,6 +1,6 @@
 """Label-free instance targets: isolated objects and pasted composites, from semantic masks only."""
 import logging
-from types import SimpleNamespace
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,8 +8,7 @@ import torch
 from detectron2.data import DatasetCatalog
 
 from sisieg.data.composites import (
-    UNKNOWN, CompositeSettings, candidates, compose, composite_settings, isolated_objects, label_free_ids,
-    solidity,
+    UNKNOWN, CompositeSettings, candidates, compose, isolated_objects, label_free_ids, solidity,
 )
 from sisieg.data.dataset_mapper import SISegDatasetMapper
 from sisieg.data.datasets.shapes import register_shapes_split
@@ -80,7 +79,7 @@ def test_added_light_brightens_overlaps_and_keeps_pastes_on_the_background_as_th
     pool = candidates(piece, np.ones((20, 20), np.uint8), np.ones((20, 20), np.int32))
     adding = CompositeSettings(share=1.0, pastes=1, pastes_per_object=0.0, contact=(0.6, 0.6), scale_range=(1, 1),
                                blend="add")
-    covering = CompositeSettings(**{**adding.__dict__, "blend": "cover"})
+    covering = replace(adding, blend="cover")
     added, _, new_ids = compose(image, semantic, ids, pool, np.random.default_rng(0), adding)
     covered, _, same_ids = compose(image, semantic, ids, pool, np.random.default_rng(0), covering)
     assert np.array_equal(new_ids, same_ids)  # the blend changes pixels, never labels
@@ -91,7 +90,7 @@ def test_added_light_brightens_overlaps_and_keeps_pastes_on_the_background_as_th
     assert (added[alone] == 90).all() and (covered[alone] == 90).all()
     assert np.array_equal(added[~pasted], image[~pasted])
     with pytest.raises(ValueError, match="COMPOSITES.BLEND must be one of"):
-        composite_settings(SimpleNamespace(BLEND="over"))
+        CompositeSettings(blend="over")
 
 
 def test_a_fixed_seed_gives_the_same_composite():
