@@ -12,7 +12,8 @@ one quarter of 40.
     python tools/cross_validate.py --config-file configs/coco_format/siseg_instance.yaml --eval-only \\
         --weights-from output/stardist_nuclei/cv/instance --output-dir output/stardist_nuclei/cv/instance_saddle0 \\
         MODEL.SISEG.VOTES.SADDLE_RATIO 0.0
-    (each fold's trained model, ``<weights-from>/<tile>/model_final.pth``, under other inference settings)
+    (each fold's trained model, ``<weights-from>/<tile>/model_final.pth``, under other inference settings;
+    ``--checkpoint model_0001199.pth`` takes that checkpoint of every fold instead: a pooled learning curve)
 
 Each fold runs ``tools/train_net.py`` with the fold's ``DATASETS.SISEG_COCO`` entries and
 ``OUTPUT_DIR <output-dir>/<tile>``, then the pooled evaluation (``sisieg/evaluation/
@@ -50,7 +51,7 @@ def run_fold(args, fold: str, fold_dir: Path):
     """Train (or only evaluate) on one fold; SystemExit naming the fold if it fails."""
     command = [sys.executable, str(TRAIN_NET), "--config-file", args.config_file]
     command += ["--eval-only"] if args.eval_only else []
-    command += ["MODEL.WEIGHTS", str(fold_weights(args.weights_from, fold))] if args.weights_from else []
+    command += ["MODEL.WEIGHTS", str(fold_weights(args.weights_from, fold, args.checkpoint))] if args.weights_from else []
     command += ["DATASETS.SISEG_COCO", json.dumps(entries(fold)), "OUTPUT_DIR", str(fold_dir), *args.opts]
     print(f"fold {fold}: {'evaluating' if args.eval_only else 'training'} into {fold_dir} (log: {fold_dir / 'log.txt'})", flush=True)
     if subprocess.run(command).returncode != 0:
@@ -59,9 +60,9 @@ def run_fold(args, fold: str, fold_dir: Path):
         raise SystemExit(f"fold {fold}: no predictions at {predictions_file(fold_dir)} (did the evaluation run?)")
 
 
-def fold_weights(weights_from: Path, fold: str) -> Path:
-    """The model a cross-validation in ``weights_from`` trained for this fold."""
-    return weights_from / fold / "model_final.pth"
+def fold_weights(weights_from: Path, fold: str, checkpoint: str = "model_final.pth") -> Path:
+    """The model (or the given checkpoint) a cross-validation in ``weights_from`` trained for this fold."""
+    return weights_from / fold / checkpoint
 
 
 def metrics(results: dict) -> dict:
@@ -74,6 +75,8 @@ def main():
     parser.add_argument("--output-dir", required=True, type=Path, help="one folder a fold below it, and the pooled results")
     parser.add_argument("--eval-only", action="store_true", help="no training (connected components, perfect heads, given MODEL.WEIGHTS)")
     parser.add_argument("--weights-from", type=Path, help="with --eval-only: each fold's model_final.pth from this cross-validation's folder")
+    parser.add_argument("--checkpoint", default="model_final.pth",
+                        help="with --weights-from: each fold's checkpoint of this name, e.g. model_0001199.pth (a learning curve)")
     parser.add_argument("--folds", nargs="+", default=list(FOLDS), choices=FOLDS, help="the quarters to hold out (default: all four)")
     parser.add_argument("--force", action="store_true", help="run folds again even where their predictions exist")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="KEY VALUE config overrides, given to every fold")
@@ -82,9 +85,11 @@ def main():
         raise FileNotFoundError(f"{args.config_file}: no such config file")
     if args.weights_from and not args.eval_only:
         raise SystemExit("--weights-from re-evaluates trained folds: give --eval-only too")
+    if args.checkpoint != "model_final.pth" and not args.weights_from:
+        raise SystemExit("--checkpoint picks a checkpoint of --weights-from's folds: give --weights-from too")
     for fold in args.folds if args.weights_from else ():
-        if not fold_weights(args.weights_from, fold).is_file():
-            raise FileNotFoundError(f"{fold_weights(args.weights_from, fold)}: no trained model for fold {fold}")
+        if not fold_weights(args.weights_from, fold, args.checkpoint).is_file():
+            raise FileNotFoundError(f"{fold_weights(args.weights_from, fold, args.checkpoint)}: no trained model for fold {fold}")
     root = Path(dataset_root()) / FOLDER
     for fold in args.folds:
         if not (root / "folds" / fold / "val.json").is_file():

@@ -148,7 +148,8 @@ def load_cross_validate():
 
 def test_weights_from_gives_each_fold_its_own_trained_model(tmp_path, monkeypatch, wheel):
     """--eval-only --weights-from DIR evaluates fold f with DIR/f/model_final.pth (not one model
-    for all folds); a fold without its model, or the option without --eval-only, is a one-line error."""
+    for all folds), or DIR/f/<--checkpoint>; a fold without its model, or the options without
+    --eval-only / --weights-from, is a one-line error."""
     root = tmp_path / "root"
     root.mkdir()
     prep.main(["--root", str(root), "--wheel", str(wheel), "--no-progress"])
@@ -179,3 +180,18 @@ def test_weights_from_gives_each_fold_its_own_trained_model(tmp_path, monkeypatc
     with pytest.raises(SystemExit, match="give --eval-only too"):
         cv.main()
     assert len(commands) == 1
+    # --checkpoint: every fold's checkpoint of that name (a learning curve), checked like the final model
+    (trained / "r0c1" / "model_0000399.pth").write_bytes(b"")
+    monkeypatch.setattr(sys, "argv", base + ["--eval-only", "--weights-from", str(trained), "--folds", "r0c1",
+                                             "--checkpoint", "model_0000399.pth"])
+    with pytest.raises(SystemExit, match="fold r0c1: no predictions"):
+        cv.main()
+    assert commands[1][commands[1].index("MODEL.WEIGHTS") + 1] == str(trained / "r0c1" / "model_0000399.pth")
+    monkeypatch.setattr(sys, "argv", base + ["--eval-only", "--weights-from", str(trained), "--folds", "r0c0",
+                                             "--checkpoint", "model_0000399.pth"])
+    with pytest.raises(FileNotFoundError, match="model_0000399.pth: no trained model for fold r0c0"):
+        cv.main()
+    monkeypatch.setattr(sys, "argv", base + ["--eval-only", "--checkpoint", "model_0000399.pth"])
+    with pytest.raises(SystemExit, match="give --weights-from too"):
+        cv.main()
+    assert len(commands) == 2
