@@ -41,6 +41,7 @@ from sisieg.utils.cli import run
 TRAIN_NET = Path(__file__).resolve().parent / "train_net.py"
 VAL = entries()[-1][0]  # the held-out split's name (the last entry: DATASETS.TEST) in every fold
 METRICS = ("segm", "segm_touching")  # the columns: AP and AP on touching nuclei
+FINAL_MODEL = "model_final.pth"  # what a fold's training leaves; --checkpoint names another
 
 
 def predictions_file(fold_dir: Path) -> Path:
@@ -60,7 +61,7 @@ def run_fold(args, fold: str, fold_dir: Path):
         raise SystemExit(f"fold {fold}: no predictions at {predictions_file(fold_dir)} (did the evaluation run?)")
 
 
-def fold_weights(weights_from: Path, fold: str, checkpoint: str = "model_final.pth") -> Path:
+def fold_weights(weights_from: Path, fold: str, checkpoint: str) -> Path:
     """The model (or the given checkpoint) a cross-validation in ``weights_from`` trained for this fold."""
     return weights_from / fold / checkpoint
 
@@ -75,7 +76,7 @@ def main():
     parser.add_argument("--output-dir", required=True, type=Path, help="one folder a fold below it, and the pooled results")
     parser.add_argument("--eval-only", action="store_true", help="no training (connected components, perfect heads, given MODEL.WEIGHTS)")
     parser.add_argument("--weights-from", type=Path, help="with --eval-only: each fold's model_final.pth from this cross-validation's folder")
-    parser.add_argument("--checkpoint", default="model_final.pth",
+    parser.add_argument("--checkpoint", default=FINAL_MODEL,
                         help="with --weights-from: each fold's checkpoint of this name, e.g. model_0001199.pth (a learning curve)")
     parser.add_argument("--folds", nargs="+", default=list(FOLDS), choices=FOLDS, help="the quarters to hold out (default: all four)")
     parser.add_argument("--force", action="store_true", help="run folds again even where their predictions exist")
@@ -85,11 +86,12 @@ def main():
         raise FileNotFoundError(f"{args.config_file}: no such config file")
     if args.weights_from and not args.eval_only:
         raise SystemExit("--weights-from re-evaluates trained folds: give --eval-only too")
-    if args.checkpoint != "model_final.pth" and not args.weights_from:
+    if args.checkpoint != FINAL_MODEL and not args.weights_from:
         raise SystemExit("--checkpoint picks a checkpoint of --weights-from's folds: give --weights-from too")
     for fold in args.folds if args.weights_from else ():
-        if not fold_weights(args.weights_from, fold, args.checkpoint).is_file():
-            raise FileNotFoundError(f"{fold_weights(args.weights_from, fold, args.checkpoint)}: no trained model for fold {fold}")
+        weights = fold_weights(args.weights_from, fold, args.checkpoint)
+        if not weights.is_file():
+            raise FileNotFoundError(f"{weights}: no trained model for fold {fold}")
     root = Path(dataset_root()) / FOLDER
     for fold in args.folds:
         if not (root / "folds" / fold / "val.json").is_file():
